@@ -1,0 +1,63 @@
+# Development tasks for tap-dynamodb.  `make help` lists them.
+
+PYTHON ?= python3
+VENV   ?= .venv
+VENV_PY := $(VENV)/bin/python
+PIP     := $(VENV_PY) -m pip
+PYTEST_ARGS ?= -q -ra
+# Re-create/refresh the venv only when these change (setup.py may not exist yet).
+VENV_DEPS := $(wildcard setup.py) requirements-dev.txt
+VENV_STAMP := $(VENV)/.installed.stamp
+
+.DEFAULT_GOAL := help
+.PHONY: help venv install-local test unit integration demo bench clean distclean
+
+help:
+	@echo "make venv           create $(VENV) and install the package + test deps"
+	@echo "make install-local  install Java (if missing) and DynamoDB Local"
+	@echo "make test           all tests (starts DynamoDB Local)"
+	@echo "make unit           unit tests only (no DynamoDB Local)"
+	@echo "make integration    integration tests only"
+	@echo "make demo           end-to-end demo against DynamoDB Local"
+	@echo "make bench          benchmarks"
+	@echo "make clean          remove venv and caches (distclean: also DynamoDB Local)"
+	@echo "Variables: PYTHON=$(PYTHON) PYTEST_ARGS='$(PYTEST_ARGS)'"
+
+venv: $(VENV_STAMP)
+
+$(VENV_STAMP): $(VENV_DEPS)
+	@test -x $(VENV_PY) || { echo "+ $(PYTHON) -m venv $(VENV)"; $(PYTHON) -m venv $(VENV); }
+	$(PIP) install --quiet --disable-pip-version-check --upgrade pip setuptools wheel
+	$(PIP) install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@if [ -f setup.py ]; then \
+		echo "+ $(PIP) install -e '.[test]'"; \
+		$(PIP) install --quiet --disable-pip-version-check -e '.[test]'; \
+	else \
+		echo "setup.py not found: installed requirements-dev.txt only"; \
+	fi
+	@touch $@
+
+install-local:
+	$(PYTHON) -m devtools.dynamodb_local install
+
+test: venv install-local
+	$(VENV_PY) -m pytest $(PYTEST_ARGS)
+
+unit: venv
+	$(VENV_PY) -m pytest $(PYTEST_ARGS) tests/unit -m "not dynamodb"
+
+integration: venv install-local
+	$(VENV_PY) -m pytest $(PYTEST_ARGS) tests/integration
+
+demo: venv install-local
+	$(VENV_PY) -m devtools.demo
+
+bench: venv install-local
+	$(VENV_PY) -m devtools.bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache build dist *.egg-info
+	find . -name __pycache__ -type d -prune -not -path './.dynamodb-local/*' -exec rm -rf {} +
+
+distclean: clean
+	rm -rf .dynamodb-local

@@ -1,0 +1,277 @@
+"""Shared pytest fixtures.  This is the only place fixtures are defined.
+
+DynamoDB Local
+    ``dynamodb_local`` (session) starts one DynamoDB Local on a free port via
+    ``devtools.dynamodb_local``; ``endpoint_url``, ``ddb`` and
+    ``streams_client`` (session) point at it.  Set ``DYNAMODB_LOCAL_ENDPOINT``
+    to use an already running server instead (e.g. one started with
+    ``python -m devtools.dynamodb_local run``).  Tests that use any of these
+    fixtures get the ``dynamodb`` marker automatically.
+
+Tables
+    ``make_table(...)`` creates uniquely named tables and deletes them after
+    the test.
+
+Running the tap
+    ``tap_config`` writes a config pointing at DynamoDB Local; ``run_tap(...)``
+    runs ``python -m tap_dynamodb`` as a subprocess and parses its output.
+
+Plain helpers (``select_streams``, ``batch_write``, ...) are in
+``tests/helpers.py``; ``select_streams`` is also exposed as a fixture.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import uuid
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional, Tuple
+
+import pytest
+
+from devtools.dynamodb_local import LOCAL_CREDENTIALS, DynamoDBLocal, DynamoDBLocalError
+from devtools import tap_runner
+from tests import helpers
+
+DYNAMODB_FIXTURE = "dynamodb_local"
+STREAM_VIEW_TYPES = ("NEW_IMAGE", "NEW_AND_OLD_IMAGES", "KEYS_ONLY", "OLD_IMAGE")
+_TABLE_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark every test that needs DynamoDB Local (directly or through another
+    fixture) or lives in tests/integration/ with ``dynamodb``."""
+    for item in items:
+        in_integration = "integration" in Path(str(item.fspath)).parts
+        if DYNAMODB_FIXTURE in getattr(item, "fixturenames", ()) or in_integration:
+            item.add_marker(pytest.mark.dynamodb)
+
+
+# --------------------------------------------------------------------------
+# DynamoDB Local
+# --------------------------------------------------------------------------
+
+class _ExternalDynamoDB:
+    """Stand-in for DynamoDBLocal when DYNAMODB_LOCAL_ENDPOINT is set."""
+
+    def __init__(self, endpoint_url: str):
+        self.endpoint_url = endpoint_url.rstrip("/")
+
+    def client_kwargs(self) -> dict:
+        return dict(LOCAL_CREDENTIALS, endpoint_url=self.endpoint_url)
+
+    def stop(self) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def dynamodb_local():
+    """A running DynamoDB Local (session-wide).  Fails, never skips, if it
+    cannot start."""
+    external = os.environ.get("DYNAMODB_LOCAL_ENDPOINT")
+    if external:
+        yield _ExternalDynamoDB(external)
+        return
+    server = DynamoDBLocal()
+    try:
+        server.start()
+    except DynamoDBLocalError as exc:
+        pytest.fail(f"DynamoDB Local could not be started: {exc}", pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def endpoint_url(dynamodb_local) -> str:
+    """``http://127.0.0.1:PORT`` of DynamoDB Local."""
+    return dynamodb_local.endpoint_url
+
+
+def _boto_client(service: str, endpoint_url: str):
+    import boto3
+    from botocore.config import Config
+
+    return boto3.session.Session().client(
+        service,
+        endpoint_url=endpoint_url,
+        aws_access_key_id=LOCAL_CREDENTIALS["aws_access_key_id"],
+        aws_secret_access_key=LOCAL_CREDENTIALS["aws_secret_access_key"],
+        region_name=LOCAL_CREDENTIALS["region_name"],
+        config=Config(connect_timeout=5, read_timeout=60,
+                      retries={"max_attempts": 3, "mode": "standard"}),
+    )
+
+
+@pytest.fixture(scope="session")
+def ddb(endpoint_url):
+    """boto3 low-level ``dynamodb`` client for DynamoDB Local."""
+    return _boto_client("dynamodb", endpoint_url)
+
+
+@pytest.fixture(scope="session")
+def streams_client(endpoint_url):
+    """boto3 ``dynamodbstreams`` client for DynamoDB Local."""
+    return _boto_client("dynamodbstreams", endpoint_url)
+
+
+# --------------------------------------------------------------------------
+# Tables
+# --------------------------------------------------------------------------
+
+@pytest.fixture
+def make_table(ddb):
+    """Factory creating tables that are deleted after the test::
+
+        name = make_table(hash_key=("id", "S"), range_key=None, stream=None,
+                          items=None, name_prefix="t")
+
+    * ``hash_key`` / ``range_key``: ``(attribute name, "S" | "N" | "B")``
+    * ``stream``: None or a StreamViewType ("NEW_IMAGE", "NEW_AND_OLD_IMAGES",
+      "KEYS_ONLY", "OLD_IMAGE")
+    * ``items``: low-level DynamoDB JSON dicts (``{"id": {"S": "a"}}``),
+      written with BatchWriteItem in chunks of 25
+    * returns the table name: ``<name_prefix>_<uuid hex>``; PAY_PER_REQUEST
+    """
+    created: List[str] = []
+
+    def _make_table(hash_key: Tuple[str, str] = ("id", "S"),
+                    range_key: Optional[Tuple[str, str]] = None,
+                    stream: Optional[str] = None,
+                    items: Optional[Iterable[Dict[str, Any]]] = None,
+                    name_prefix: str = "t") -> str:
+        if stream is not None and stream not in STREAM_VIEW_TYPES:
+            raise ValueError(f"stream must be None or one of {STREAM_VIEW_TYPES}, got {stream!r}")
+        name = f"{name_prefix}_{uuid.uuid4().hex}"
+        if not _TABLE_NAME_RE.match(name):
+            raise ValueError(f"invalid table name {name!r}: only [A-Za-z0-9_.-], 3..255 chars")
+        keys = [(hash_key, "HASH")] + ([(range_key, "RANGE")] if range_key else [])
+        kwargs: Dict[str, Any] = dict(
+            TableName=name,
+            AttributeDefinitions=[{"AttributeName": k[0], "AttributeType": k[1]}
+                                  for k, _ in keys],
+            KeySchema=[{"AttributeName": k[0], "KeyType": kind} for k, kind in keys],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        if stream:
+            kwargs["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream}
+        ddb.create_table(**kwargs)
+        created.append(name)
+        helpers.wait_table_active(ddb, name)
+        if items:
+            helpers.batch_write(ddb, name, items)
+        return name
+
+    yield _make_table
+
+    errors = []
+    for name in created:
+        try:
+            ddb.delete_table(TableName=name)
+        except ddb.exceptions.ResourceNotFoundException:
+            pass
+        except Exception as exc:  # report, but try to delete the others too
+            errors.append(f"{name}: {exc}")
+    if errors:
+        pytest.fail("could not delete test tables: " + "; ".join(errors), pytrace=False)
+
+
+# --------------------------------------------------------------------------
+# Running the tap
+# --------------------------------------------------------------------------
+
+class TapConfig(dict):
+    """The tap config as a dict, also written to ``.path``.
+
+    ``cfg.with_(key=value, ...)`` returns a new TapConfig (own file) with
+    changes; a value of None removes the key.  After editing the dict in
+    place, call ``cfg.write()`` to refresh the file.
+    """
+
+    def __init__(self, data: Dict[str, Any], path: Path):
+        super().__init__(data)
+        self.path = Path(path)
+        self.write()
+
+    def write(self) -> Path:
+        self.path.write_text(json.dumps(dict(self), indent=2))
+        return self.path
+
+    def with_(self, **changes) -> "TapConfig":
+        data = dict(self)
+        for key, value in changes.items():
+            if value is None:
+                data.pop(key, None)
+            else:
+                data[key] = value
+        path = self.path.with_name(f"{self.path.stem}-{uuid.uuid4().hex[:8]}.json")
+        return TapConfig(data, path)
+
+
+@pytest.fixture
+def tap_config(tmp_path, endpoint_url) -> TapConfig:
+    """Config for the tap pointing at DynamoDB Local (dict + ``.path``)."""
+    return TapConfig(
+        {
+            "region_name": LOCAL_CREDENTIALS["region_name"],
+            "endpoint_url": endpoint_url,
+            "aws_access_key_id": LOCAL_CREDENTIALS["aws_access_key_id"],
+            "aws_secret_access_key": LOCAL_CREDENTIALS["aws_secret_access_key"],
+        },
+        tmp_path / "config.json",
+    )
+
+
+@pytest.fixture
+def run_tap(request, tmp_path):
+    """Run the tap as a subprocess::
+
+        result = run_tap("--discover")
+        result = run_tap(catalog=cat, state=st, config=None, extra_env=None,
+                         check=True, timeout=300)
+
+    Runs ``[sys.executable, "-m", "tap_dynamodb", "--config", CFG,
+    ("--catalog", CAT), ("--state", ST), *args]``.  ``config``, ``catalog``
+    and ``state`` may be dicts (written to temp files) or paths; ``config``
+    defaults to the ``tap_config`` fixture (which starts DynamoDB Local).
+
+    Returns a :class:`devtools.tap_runner.TapResult`: ``.returncode``,
+    ``.stdout``, ``.stderr``, ``.messages`` (JSON lines, Decimal/int numbers),
+    ``.records(stream=None)`` (record payloads), ``.record_messages()``,
+    ``.states()`` (STATE values), ``.last_state``, ``.schemas()`` (SCHEMA
+    messages), ``.of_type(t)``, ``.counts()``, ``.catalog`` (for --discover).
+
+    With ``check=True`` the test fails if the exit code is non-zero, or if a
+    sync run printed non-JSON lines on stdout.
+    """
+    workdir = tmp_path / "tap-runs"
+
+    def _run_tap(*args, config=None, catalog=None, state=None, extra_env=None,
+                 check: bool = True, timeout: float = 300) -> tap_runner.TapResult:
+        if config is None:
+            config = request.getfixturevalue("tap_config").path
+        try:
+            result = tap_runner.run_tap(*args, config=config, catalog=catalog, state=state,
+                                        workdir=workdir, extra_env=extra_env, timeout=timeout)
+        except tap_runner.TapTimeout as exc:
+            pytest.fail(str(exc), pytrace=False)
+        if check:
+            if result.returncode != 0:
+                pytest.fail(result.failure_message(), pytrace=False)
+            if result.bad_lines and "--discover" not in args:
+                pytest.fail("tap printed non-JSON lines on stdout (Singer output must be "
+                            "one JSON message per line):\n"
+                            + "\n".join(result.bad_lines[:20])
+                            + f"\n--- stderr ---\n{result.stderr[-3000:]}", pytrace=False)
+        return result
+
+    return _run_tap
+
+
+@pytest.fixture
+def select_streams():
+    """The :func:`tests.helpers.select_streams` function, as a fixture."""
+    return helpers.select_streams

@@ -1,0 +1,104 @@
+"""Plain helper functions for tests (fixtures live only in tests/conftest.py)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Dict, Iterable, List, Optional
+
+REPLICATION_METHODS = ("FULL_TABLE", "LOG_BASED", "INCREMENTAL")
+
+
+def find_stream(catalog: Dict[str, Any], name: str) -> Dict[str, Any]:
+    """The catalog entry whose tap_stream_id, stream or table_name is *name*."""
+    for entry in catalog.get("streams", []):
+        if name in (entry.get("tap_stream_id"), entry.get("stream"), entry.get("table_name")):
+            return entry
+    known = [e.get("tap_stream_id") for e in catalog.get("streams", [])]
+    raise KeyError(f"stream {name!r} not in catalog (streams: {known})")
+
+
+def top_level_metadata(entry: Dict[str, Any]) -> Dict[str, Any]:
+    """The ``metadata`` dict of the ``breadcrumb: []`` entry (created if absent)."""
+    mdata: List[Dict[str, Any]] = entry.setdefault("metadata", [])
+    for item in mdata:
+        if list(item.get("breadcrumb", [])) == []:
+            return item.setdefault("metadata", {})
+    item = {"breadcrumb": [], "metadata": {}}
+    mdata.insert(0, item)
+    return item["metadata"]
+
+
+def select_streams(catalog: Dict[str, Any], names: Iterable[str],
+                   method: Optional[str] = "FULL_TABLE") -> Dict[str, Any]:
+    """Mark the named streams ``selected: true`` with ``replication-method``
+    *method* in their top-level metadata.  Modifies and returns *catalog*.
+
+    *names* may be a single string.  Unknown names raise KeyError.  With
+    ``method=None`` the replication method is left untouched.
+    """
+    if isinstance(names, str):
+        names = [names]
+    for name in names:
+        md = top_level_metadata(find_stream(catalog, name))
+        md["selected"] = True
+        if method is not None:
+            md["replication-method"] = method
+    return catalog
+
+
+def selected_copy(catalog: Dict[str, Any], names: Iterable[str],
+                  method: Optional[str] = "FULL_TABLE") -> Dict[str, Any]:
+    """Like :func:`select_streams` but leaves *catalog* unchanged."""
+    return select_streams(copy.deepcopy(catalog), names, method)
+
+
+# --------------------------------------------------------------------------
+# DynamoDB helpers (take a boto3 low-level client)
+# --------------------------------------------------------------------------
+
+BATCH_SIZE = 25  # BatchWriteItem limit
+
+
+def batch_write(client, table_name: str, items: Iterable[Dict[str, Any]],
+                max_attempts: int = 10) -> int:
+    """Put low-level items (``{"id": {"S": "a"}}``) in chunks of 25, retrying
+    UnprocessedItems with a short back-off.  Returns the number written."""
+    import time
+
+    items = list(items)
+    for start in range(0, len(items), BATCH_SIZE):
+        requests = {table_name: [{"PutRequest": {"Item": item}}
+                                 for item in items[start:start + BATCH_SIZE]]}
+        for attempt in range(max_attempts):
+            resp = client.batch_write_item(RequestItems=requests)
+            requests = resp.get("UnprocessedItems") or {}
+            if not requests:
+                break
+            time.sleep(min(0.05 * 2 ** attempt, 2.0))
+        else:
+            left = sum(len(v) for v in requests.values())
+            raise RuntimeError(f"batch_write_item left {left} unprocessed items "
+                               f"in {table_name} after {max_attempts} attempts")
+    return len(items)
+
+
+def wait_table_active(client, table_name: str, timeout: float = 60) -> Dict[str, Any]:
+    """Poll DescribeTable until the table is ACTIVE; returns the description."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        table = client.describe_table(TableName=table_name)["Table"]
+        if table["TableStatus"] == "ACTIVE":
+            return table
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"table {table_name} still {table['TableStatus']} after {timeout}s")
+        time.sleep(0.1)
+
+
+def scan_all(client, table_name: str, **kwargs) -> List[Dict[str, Any]]:
+    """Every item of a table (paginated Scan), low-level format."""
+    items: List[Dict[str, Any]] = []
+    for page in client.get_paginator("scan").paginate(TableName=table_name, **kwargs):
+        items.extend(page.get("Items", []))
+    return items
