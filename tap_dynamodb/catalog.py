@@ -1,0 +1,105 @@
+"""Reading a Singer catalog into the list of streams to sync, in catalog order.
+
+Selection and the replication method live in the stream's top-level metadata
+(breadcrumb []), as Stitch and Meltano write them: `selected`, `replication-method`.
+A stream whose id contains an index (see discover) is a secondary-index "view" read with
+Scan's IndexName.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from . import projection as projection_mod
+from .errors import TapError
+
+LOGGER = logging.getLogger("tap_dynamodb")
+
+FULL_TABLE = "FULL_TABLE"
+LOG_BASED = "LOG_BASED"
+METHODS = (FULL_TABLE, LOG_BASED)
+
+
+@dataclass
+class StreamPlan:
+    """One selected stream and how to read it."""
+
+    tap_stream_id: str
+    stream: str
+    table_name: str
+    index_name: Optional[str]
+    key_properties: list
+    schema: dict
+    metadata: list
+    method: str
+    projection: Optional[projection_mod.Projection]
+
+    @property
+    def bookmark_key(self) -> str:
+        return self.tap_stream_id
+
+
+def metadata_map(entry_metadata: list) -> dict:
+    """Singer metadata list → {breadcrumb tuple: metadata dict}."""
+    out = {}
+    for item in entry_metadata or []:
+        if isinstance(item, dict) and isinstance(item.get("metadata"), dict):
+            out[tuple(item.get("breadcrumb") or ())] = item["metadata"]
+    return out
+
+
+def _check_catalog(raw: Any) -> list:
+    if not isinstance(raw, dict) or not isinstance(raw.get("streams"), list):
+        raise TapError("catalog must be a JSON object with a \"streams\" list; create one with --discover")
+    for position, entry in enumerate(raw["streams"]):
+        if not isinstance(entry, dict) or not isinstance(entry.get("tap_stream_id"), str):
+            raise TapError(f"catalog stream #{position + 1} has no tap_stream_id; create the catalog with --discover")
+    return raw["streams"]
+
+
+def _method(entry: dict, top: dict) -> str:
+    method = top.get("replication-method") or entry.get("replication_method") or top.get("forced-replication-method")
+    if not method:
+        LOGGER.info("Stream %s has no replication-method in its metadata; using FULL_TABLE", entry["tap_stream_id"])
+        return FULL_TABLE
+    if method not in METHODS:
+        raise TapError(f"stream {entry['tap_stream_id']}: replication-method {method!r} is not supported; "
+                       f"use FULL_TABLE or LOG_BASED")
+    return method
+
+
+def _is_selected(top: dict) -> bool:
+    """Only an explicit `selected: true` selects a stream, as Stitch and Meltano write it."""
+    return top.get("selected") is True
+
+
+def selected_streams(raw_catalog: Any) -> list:
+    """The streams the catalog selects, as StreamPlans, in catalog order."""
+    plans = []
+    for entry in _check_catalog(raw_catalog):
+        md = metadata_map(entry.get("metadata"))
+        top = md.get((), {})
+        if not _is_selected(top):
+            continue
+        stream_id = entry["tap_stream_id"]
+        index_name = top.get("tap-dynamodb.index-name")
+        table_name = top.get("tap-dynamodb.table-name") or entry.get("table_name") or stream_id
+        method = _method(entry, top)
+        if index_name and method != FULL_TABLE:
+            raise TapError(f"stream {stream_id} is a secondary index; indexes can only use FULL_TABLE")
+        key_properties = entry.get("key_properties") or top.get("view-key-properties") or \
+            top.get("table-key-properties") or []
+        plans.append(StreamPlan(
+            tap_stream_id=stream_id,
+            stream=entry.get("stream") or stream_id,
+            table_name=table_name,
+            index_name=index_name,
+            key_properties=list(key_properties),
+            schema=entry.get("schema") or {"type": "object"},
+            metadata=entry.get("metadata") or [],
+            method=method,
+            projection=projection_mod.from_metadata(stream_id, top),
+        ))
+    return plans

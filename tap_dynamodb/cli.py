@@ -1,0 +1,102 @@
+"""The command line: `tap-dynamodb --config C [--discover | --catalog F] [--state S]`.
+
+Every problem a user can fix ends as one line on stderr and a non-zero exit; secrets from
+the config are masked in every line the tap prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from typing import Optional
+
+import orjson
+
+from . import __version__
+from .aws import Clients
+from .catalog import selected_streams
+from .config import load_json_file, parse_config
+from .context import SyncContext
+from .discover import discover
+from .errors import TapError, UsageError
+from .logs import MASKER, setup_logging
+from .output import MessageWriter
+from .state import load_state
+from .sync import sync
+
+LOGGER = logging.getLogger("tap_dynamodb")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse would print usage and exit 2 itself
+        raise UsageError(f"{message} (see tap-dynamodb --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="tap-dynamodb", description="Singer tap for Amazon DynamoDB")
+    parser.add_argument("-c", "--config", help="config JSON file")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("-d", "--discover", action="store_true", help="print the catalog of the tables")
+    mode.add_argument("--catalog", help="catalog JSON file with the selected streams")
+    mode.add_argument("-p", "--properties", help="catalog JSON file (the older Singer name)")
+    parser.add_argument("-s", "--state", help="state JSON file from an earlier run")
+    parser.add_argument("--log-level", default="INFO", type=str.upper,
+                        choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="stderr log level")
+    parser.add_argument("--version", action="version", version=f"tap-dynamodb {__version__}")
+    return parser
+
+
+def run(argv: Optional[list] = None) -> int:
+    """Parse arguments and run discovery or sync; raises TapError for user-fixable problems."""
+    args = build_parser().parse_args(argv)
+    setup_logging(args.log_level)
+    if not args.config:
+        raise UsageError("--config is required: tap-dynamodb --config config.json [--discover | --catalog FILE]")
+    raw_config = load_json_file(args.config, "config")
+    config = parse_config(raw_config)
+    MASKER.add(config.secrets())
+    clients = Clients(config)
+    if args.discover:
+        catalog = discover(config, clients)
+        sys.stdout.buffer.write(orjson.dumps(catalog, option=orjson.OPT_INDENT_2) + b"\n")
+        sys.stdout.flush()
+        return 0
+    catalog_path = args.catalog or args.properties
+    if not catalog_path:
+        raise UsageError("give --discover to list tables, or --catalog FILE to sync the selected streams")
+    catalog = load_json_file(catalog_path, "catalog")
+    selected_streams(catalog)  # check the catalog before touching AWS
+    state = load_state(load_json_file(args.state, "state") if args.state else None)
+    writer = MessageWriter()
+    try:
+        sync(SyncContext(config=config, clients=clients, writer=writer, state=state), catalog)
+    finally:
+        writer.flush()
+    return 0
+
+
+def main(argv: Optional[list] = None) -> None:
+    """Console entry point: one line on stderr and a non-zero exit for every failure."""
+    try:
+        code = run(argv)
+    except TapError as exc:
+        print(f"tap-dynamodb: error: {MASKER.mask(str(exc))}", file=sys.stderr)
+        code = exc.exit_code
+    except KeyboardInterrupt:
+        print("tap-dynamodb: interrupted; the last STATE written is where the next run resumes", file=sys.stderr)
+        code = 130
+    except BrokenPipeError:
+        print("tap-dynamodb: error: the target closed its input (broken pipe); see the target's log", file=sys.stderr)
+        code = 1
+    except Exception as exc:  # noqa: BLE001 - a bug still gets one readable line, traceback at DEBUG
+        LOGGER.debug("Unexpected error", exc_info=True)
+        print(f"tap-dynamodb: error: unexpected {type(exc).__name__}: {MASKER.mask(str(exc))} "
+              "(run with --log-level DEBUG for the traceback and report it)", file=sys.stderr)
+        code = 1
+    try:
+        sys.stdout.flush()
+    except (BrokenPipeError, ValueError):
+        pass
+    sys.exit(code)

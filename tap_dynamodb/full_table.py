@@ -1,0 +1,161 @@
+"""FULL_TABLE replication: a resumable (optionally parallel) Scan with Stitch's table versions.
+
+Bookmarks, written after the records of every page:
+- one segment: `last_evaluated_key`, as Stitch writes it, so a Stitch state resumes here;
+- several: `scan_segments` (the segment count, fixed until the scan ends), `segment_keys`
+  ({segment: last key}) and `finished_segments`, so a resume continues every segment.
+Versions follow Stitch: a new version per complete run (an interrupted run keeps its own),
+ACTIVATE_VERSION at the start of the very first run and at the end of each complete run.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from typing import Optional
+
+from botocore.exceptions import ClientError
+
+from . import state as st
+from .aws import describe_aws_error, error_code
+from .catalog import StreamPlan
+from .context import SyncContext
+from .decode import decode_item
+from .errors import TapError
+from .output import utc_now_iso
+from .scan import parallel_pages
+
+LOGGER = logging.getLogger("tap_dynamodb")
+
+SCAN_KEYS = ("last_evaluated_key", "scan_segments", "segment_keys", "finished_segments")
+BYTES_PER_SEGMENT = 128 * 1024 * 1024
+MAX_AUTO_SEGMENTS = 16
+
+
+def scan_in_progress(state: dict, bookmark_key: str) -> bool:
+    """True when an earlier run stopped in the middle of this table's scan."""
+    bookmark = state.get("bookmarks", {}).get(bookmark_key, {})
+    return bookmark.get("last_evaluated_key") is not None or bookmark.get("scan_segments") is not None
+
+
+def auto_segments(table: dict) -> int:
+    """One segment per 128 MiB of table, 1 for small tables, at most 16."""
+    size = table.get("TableSizeBytes") or 0
+    return max(1, min(MAX_AUTO_SEGMENTS, math.ceil(size / BYTES_PER_SEGMENT)))
+
+
+def scan_request(ctx: SyncContext, plan: StreamPlan) -> dict:
+    request = {"TableName": plan.table_name, "Limit": ctx.config.scan_page_size,
+               "ConsistentRead": ctx.config.consistent_read}
+    if plan.index_name:
+        request["IndexName"] = plan.index_name
+        request["ConsistentRead"] = False  # GSIs refuse consistent reads; LSIs allow them, but keep one rule
+    if plan.projection:
+        request.update(plan.projection.scan_params())
+    return request
+
+
+def _check_key(plan: StreamPlan, key) -> Optional[dict]:
+    if key is None:
+        return None
+    if not isinstance(key, dict) or not key or not all(
+            isinstance(v, dict) and len(v) == 1 and next(iter(v)) in ("S", "N", "B") for v in key.values()):
+        raise TapError(f"table {plan.tap_stream_id}: the state's scan bookmark {key!r} is not a DynamoDB key; "
+                       f"remove bookmarks.{plan.tap_stream_id} from the state to re-sync the table")
+    return key
+
+
+def _segments_to_read(ctx: SyncContext, plan: StreamPlan, table: dict) -> tuple:
+    """(total segments, {segment: start key}) from the bookmark, or a fresh plan."""
+    bookmark = st.table_bookmark(ctx.state, plan.bookmark_key)
+    total = bookmark.get("scan_segments")
+    if total is not None:
+        if not isinstance(total, int) or total < 1:
+            raise TapError(f"table {plan.tap_stream_id}: state bookmark scan_segments must be a positive whole "
+                           "number; remove the table's bookmark to re-sync it")
+        keys = bookmark.get("segment_keys") or {}
+        finished = set(bookmark.get("finished_segments") or [])
+        return total, {s: _check_key(plan, keys.get(str(s))) for s in range(total) if s not in finished}
+    start = _check_key(plan, bookmark.get("last_evaluated_key"))
+    if start is not None:
+        return 1, {0: start}
+    total = ctx.config.scan_segments or auto_segments(table)
+    return total, {s: None for s in range(total)}
+
+
+def _record_page(ctx: SyncContext, plan: StreamPlan, total: int, page) -> bool:
+    """Move the bookmark past a page whose records have been written; False when nothing moved."""
+    bookmark = st.table_bookmark(ctx.state, plan.bookmark_key)
+    if total == 1:
+        if not page.last_evaluated_key:
+            return False  # the end of the scan: the caller writes the final state
+        bookmark["last_evaluated_key"] = page.last_evaluated_key
+        return True
+    bookmark["scan_segments"] = total
+    keys = bookmark.setdefault("segment_keys", {})
+    if page.last_evaluated_key:
+        keys[str(page.segment)] = page.last_evaluated_key
+    else:
+        keys.pop(str(page.segment), None)
+        finished = bookmark.setdefault("finished_segments", [])
+        if page.segment not in finished:
+            finished.append(page.segment)
+    return True
+
+
+def scan_to_output(ctx: SyncContext, plan: StreamPlan, table: dict, version: Optional[int]) -> int:
+    """Write every item of the table as RECORDs, bookmarking after each page; returns the count."""
+    total, segments = _segments_to_read(ctx, plan, table)
+    resumed = any(key is not None for key in segments.values()) or len(segments) < total
+    LOGGER.info("Scanning %s with %d segment%s%s", plan.tap_stream_id, total, "s" if total > 1 else "",
+                " (resuming from the bookmark)" if resumed else "")
+    if total > 1:
+        st.write_bookmark(ctx.state, plan.bookmark_key, "scan_segments", total)
+    count = 0
+    try:
+        for page in parallel_pages(ctx.clients.dynamodb, scan_request(ctx, plan), segments, total):
+            count += ctx.writer.records(plan.stream, map(decode_item, page.items), version, utc_now_iso())
+            if _record_page(ctx, plan, total, page):
+                ctx.save_state()
+    except ClientError as exc:
+        raise _scan_error(plan, exc) from None
+    except TapError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - connection failures etc. become one line
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        raise describe_aws_error(exc, f"scanning table {plan.table_name}", ctx.config.endpoint_url) from None
+    for key in SCAN_KEYS:
+        st.clear_bookmark(ctx.state, plan.bookmark_key, key)
+    return count
+
+
+def _scan_error(plan: StreamPlan, exc: ClientError) -> TapError:
+    code = error_code(exc)
+    if code == "ResourceNotFoundException":
+        return TapError(f"table {plan.table_name} (stream {plan.tap_stream_id}) no longer exists; remove it from "
+                        "the catalog or run --discover again")
+    if code == "ValidationException" and ("ExclusiveStartKey" in str(exc) or "start key" in str(exc).lower()):
+        return TapError(f"table {plan.tap_stream_id}: the state's scan bookmark does not match the table's key; "
+                        f"remove bookmarks.{plan.tap_stream_id} from the state to re-sync the table")
+    return describe_aws_error(exc, f"scanning table {plan.table_name}")
+
+
+def sync_full_table(ctx: SyncContext, plan: StreamPlan, table: dict) -> int:
+    """One FULL_TABLE run of a stream, with Stitch's version semantics."""
+    key = plan.bookmark_key
+    first_run = st.get_bookmark(ctx.state, key, "version") is None
+    if scan_in_progress(ctx.state, key) and not first_run:
+        version = st.get_bookmark(ctx.state, key, "version")
+    else:
+        version = int(time.time() * 1000)
+    st.write_bookmark(ctx.state, key, "version", version)
+    ctx.save_state()
+    if first_run:
+        ctx.writer.activate_version(plan.stream, version)
+    count = scan_to_output(ctx, plan, table, version)
+    ctx.writer.activate_version(plan.stream, version)
+    st.write_bookmark(ctx.state, key, "initial_full_table_complete", True)
+    ctx.save_state()
+    return count

@@ -1,0 +1,124 @@
+"""JSON schemas for tables, inferred from their key definitions and a sample of items.
+
+Key attributes are typed from the table's AttributeDefinitions and required; every other
+attribute is nullable, because DynamoDB items need not share attributes. Types seen in the
+sample are merged into unions rather than narrowed, so a later item is never rejected by
+what an earlier one looked like: N is always "number" (never "integer").
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Optional
+
+from .wire import key_for_botocore, raw_response
+
+KEY_TYPES = {
+    "S": {"type": "string"},
+    "N": {"type": "number"},
+    "B": {"type": "string", "contentEncoding": "base64"},
+}
+
+_SCALARS = {
+    "S": {"type": ["string"]},
+    "N": {"type": ["number"]},
+    "BOOL": {"type": ["boolean"]},
+    "NULL": {"type": ["null"]},
+    "B": {"type": ["string"], "contentEncoding": "base64"},
+}
+_SET_ITEMS = {"SS": _SCALARS["S"], "NS": _SCALARS["N"], "BS": _SCALARS["B"]}
+
+
+def _types(schema: dict) -> list:
+    kind = schema.get("type", [])
+    return [kind] if isinstance(kind, str) else list(kind)
+
+
+def merge(a: Optional[dict], b: Optional[dict]) -> dict:
+    """The narrowest schema that accepts everything either schema accepts."""
+    if not a:
+        return dict(b or {})
+    if not b:
+        return dict(a)
+    types = sorted(set(_types(a)) | set(_types(b)), key=_TYPE_ORDER.index)
+    out = {"type": types}
+    if "object" in types:
+        props = dict(a.get("properties", {}))
+        for name, sub in b.get("properties", {}).items():
+            props[name] = merge(props.get(name), sub)
+        out["properties"] = props
+    if "array" in types:
+        out["items"] = merge(a.get("items"), b.get("items")) or {}
+    encodings = {s.get("contentEncoding") for s in (a, b) if "string" in _types(s)}
+    if encodings == {"base64"}:
+        out["contentEncoding"] = "base64"
+    return out
+
+
+_TYPE_ORDER = ["null", "boolean", "number", "string", "object", "array"]
+
+
+def value_schema(typed: dict) -> dict:
+    """The schema of one wire-form attribute value."""
+    (tag, value), = typed.items()
+    if tag in _SCALARS:
+        return dict(_SCALARS[tag])
+    if tag in _SET_ITEMS:
+        return {"type": ["array"], "items": dict(_SET_ITEMS[tag])}
+    if tag == "M":
+        return {"type": ["object"], "properties": {k: nullable(value_schema(v)) for k, v in value.items()}}
+    if tag == "L":
+        items = {}
+        for element in value:
+            items = merge(items, value_schema(element))
+        return {"type": ["array"], "items": items}
+    raise ValueError(f"unknown DynamoDB type {tag!r}")
+
+
+def nullable(schema: dict) -> dict:
+    return merge(schema, {"type": ["null"]})
+
+
+def infer_properties(items: Iterable[dict]) -> dict:
+    """Merged, nullable property schemas of a sample of wire-form items."""
+    properties: dict = {}
+    for item in items:
+        for name, typed in item.items():
+            properties[name] = merge(properties.get(name), nullable(value_schema(typed)))
+    return properties
+
+
+def table_schema(table: dict, sample: list, key_schema: Optional[list] = None) -> dict:
+    """The schema of a table (or index): typed, required keys plus inferred attributes."""
+    definitions = {d["AttributeName"]: d["AttributeType"] for d in table.get("AttributeDefinitions", [])}
+    keys = [k["AttributeName"] for k in (key_schema or table["KeySchema"])]
+    properties = infer_properties(sample)
+    for name in keys:
+        properties[name] = dict(KEY_TYPES[definitions[name]])
+    return {"type": "object", "properties": properties, "required": keys}
+
+
+def field_metadata(schema: dict, keys: list) -> list:
+    """Field-level metadata: keys automatic, everything else available and selected by default."""
+    out = []
+    for name in schema.get("properties", {}):
+        inclusion = "automatic" if name in keys else "available"
+        out.append({"breadcrumb": ["properties", name],
+                    "metadata": {"inclusion": inclusion, "selected-by-default": True}})
+    return out
+
+
+def sample_items(client, table: dict, limit: int, index_name: Optional[str] = None) -> list:
+    """Up to `limit` items of a table (or index) from a bounded Scan, in wire form."""
+    items: list = []
+    params = {"TableName": table["TableName"]}
+    if index_name:
+        params["IndexName"] = index_name
+    while len(items) < limit:
+        params["Limit"] = min(1000, limit - len(items))
+        page = raw_response(client.scan(**params))
+        items.extend(page.get("Items", []))
+        last = page.get("LastEvaluatedKey")
+        if not last:
+            break
+        params["ExclusiveStartKey"] = key_for_botocore(last)
+    return items

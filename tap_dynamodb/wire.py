@@ -1,0 +1,80 @@
+"""The fast path: take Scan and GetRecords answers straight from the HTTP body.
+
+DynamoDB already answers in typed JSON ("DynamoDB JSON"): numbers as exact decimal text,
+binary as base64. botocore would turn every attribute value into Python objects against the
+service model (bytes, str) and the tap would then turn them back into JSON; that round trip
+is most of the CPU a scan costs. botocore's `before-parse` event hands us the raw response
+first: for a successful Scan or GetRecords we parse the body with orjson, keep it under
+RAW_KEY in the parsed response and give botocore an empty object to parse. Errors (any status
+but 200) are left to botocore, so its error parsing and retry logic stay as they are.
+
+If the body is not JSON (a future protocol change) nothing is intercepted and the caller falls
+back to `from_botocore`, which puts botocore's values back into wire form.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import orjson
+
+RAW_KEY = "_tap_dynamodb_raw"
+FAST_OPERATIONS = ("before-parse.dynamodb.Scan", "before-parse.dynamodb-streams.GetRecords")
+_EMPTY = b"{}"
+
+
+def _take_raw_body(response_dict: dict, customized_response_dict: dict, **_ignored: Any) -> None:
+    if response_dict.get("status_code") != 200:
+        return
+    content_type = response_dict.get("headers", {}).get("content-type", "")
+    if "json" not in content_type:
+        return
+    body = response_dict.get("body")
+    if not body:
+        return
+    customized_response_dict[RAW_KEY] = orjson.loads(body)
+    response_dict["body"] = _EMPTY
+
+
+def install(client) -> None:
+    """Route the client's successful Scan/GetRecords bodies through the fast path."""
+    for event in FAST_OPERATIONS:
+        client.meta.events.register(event, _take_raw_body, unique_id=f"tap-dynamodb-{event}")
+
+
+def raw_response(parsed: dict) -> dict:
+    """The wire-form response of a call: the raw body when it was taken, else rebuilt."""
+    raw = parsed.get(RAW_KEY)
+    if raw is not None:
+        return raw
+    return from_botocore(parsed)
+
+
+def from_botocore(value: Any) -> Any:
+    """Put botocore-parsed values back into wire form (binary as base64 text)."""
+    if isinstance(value, dict):
+        return {k: from_botocore(v) for k, v in value.items() if k != "ResponseMetadata"}
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, list):
+        return [from_botocore(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.timestamp()
+    return value
+
+
+def key_for_botocore(key: dict) -> dict:
+    """A wire-form key (from a bookmark) as botocore's serializer wants it: B as bytes."""
+    out = {}
+    for name, typed in key.items():
+        if not isinstance(typed, dict) or len(typed) != 1:
+            raise ValueError(f"attribute {name!r} is not a typed DynamoDB value")
+        (tag, value), = typed.items()
+        if tag == "B":
+            out[name] = {"B": base64.b64decode(value, validate=True)}
+        elif tag in ("S", "N") and isinstance(value, str):
+            out[name] = {tag: value}
+        else:
+            raise ValueError(f"attribute {name!r} has key type {tag!r}; keys are S, N or B")
+    return out
