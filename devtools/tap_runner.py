@@ -169,8 +169,13 @@ class TapTimeout(RuntimeError):
 
 def run_tap(*args: str, config: PathOrDict, catalog: PathOrDict = None,
             state: PathOrDict = None, workdir: Path, extra_env=None,
-            timeout: float = 300, prefer_console_script: bool = False) -> TapResult:
-    """Run the tap once.  Dicts are written to JSON files in *workdir*."""
+            timeout: float = 300, prefer_console_script: bool = False,
+            on_command=None) -> TapResult:
+    """Run the tap once.  Dicts are written to JSON files in *workdir*.
+
+    *on_command*, if given, is called with the argv list before the run
+    (the demo uses it to print each command line).
+    """
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     # Unique file names so several runs in one test do not overwrite inputs
@@ -183,6 +188,8 @@ def run_tap(*args: str, config: PathOrDict, catalog: PathOrDict = None,
     if state is not None:
         cmd += ["--state", str(as_file(state, workdir, f"run{n}-state.json"))]
     cmd += [str(a) for a in args]
+    if on_command is not None:
+        on_command(cmd)
     try:
         proc = subprocess.run(cmd, cwd=str(REPO_ROOT), env=local_env(extra_env),
                               stdin=subprocess.DEVNULL, capture_output=True,
