@@ -10,14 +10,16 @@ that a sync longer than the role's session keeps going.
 from __future__ import annotations
 
 import logging
+import random
 from typing import Callable, Optional
 
 import boto3
 import botocore.session
 from botocore.config import Config as BotoConfig
 from botocore.credentials import RefreshableCredentials
-from botocore.exceptions import (BotoCoreError, ClientError, ConnectTimeoutError, EndpointConnectionError,
-                                 NoCredentialsError, PartialCredentialsError, ProfileNotFound, ReadTimeoutError)
+from botocore.exceptions import (BotoCoreError, ClientError, ConnectionClosedError, ConnectTimeoutError,
+                                 EndpointConnectionError, NoCredentialsError, PartialCredentialsError,
+                                 ProfileNotFound, ReadTimeoutError)
 
 from .config import Config
 from .errors import TapError
@@ -31,6 +33,15 @@ ROLE_SESSION_SECONDS = 3600
 AUTH_ERRORS = {"UnrecognizedClientException", "InvalidSignatureException", "AccessDeniedException",
                "AccessDenied", "ExpiredTokenException", "InvalidClientTokenId", "SignatureDoesNotMatch",
                "MissingAuthenticationTokenException", "IncompleteSignatureException"}
+
+
+# Error codes botocore retries; when one still ends a call, the retry budget is spent.
+RETRYABLE_ERRORS = {"ProvisionedThroughputExceededException", "ThrottlingException", "Throttling",
+                    "RequestLimitExceeded", "InternalServerError", "ServiceUnavailable",
+                    "ServiceUnavailableException", "RequestTimeout", "RequestTimeoutException",
+                    "500", "502", "503", "504"}
+RETRIES_SPENT = ("; retries ran out (config key max_attempts); run again later and it resumes from the "
+                 "last STATE")
 
 
 def role_arn(account_id: str, role_name: str) -> str:
@@ -119,7 +130,8 @@ class Clients:
         return BotoConfig(
             connect_timeout=min(self.config.request_timeout, 60),
             read_timeout=self.config.request_timeout,
-            retries={"max_attempts": self.config.max_attempts, "mode": "standard"},
+            # total_max_attempts counts the first try too, as the max_attempts config key does.
+            retries={"total_max_attempts": self.config.max_attempts, "mode": "standard"},
             max_pool_connections=self._pool_size,
             user_agent_extra="tap-dynamodb",
         )
@@ -131,6 +143,7 @@ class Clients:
         except (NoCredentialsError, PartialCredentialsError):
             raise TapError(NO_CREDENTIALS) from None
         wire.install(client)
+        install_retry_logging(client, self.config.max_attempts)
         return client
 
     @property
@@ -144,6 +157,60 @@ class Clients:
         if self._streams is None:
             self._streams = self._make("dynamodbstreams")
         return self._streams
+
+
+RETRY_CAUSE = "tap_dynamodb_retry_cause"
+TRUNCATED = "response body cut short"
+MAX_BACKOFF_SECONDS = 20
+
+
+def attempt_failure(response=None, caught_exception=None) -> Optional[str]:
+    """Why an attempt failed, in a few words (None when it succeeded)."""
+    if caught_exception is not None:
+        return type(caught_exception).__name__
+    if response is None:
+        return None
+    http_response, parsed = response
+    status = getattr(http_response, "status_code", 0)
+    if status < 300:
+        return None if wire.body_complete(http_response.headers, http_response.content) else TRUNCATED
+    code = (parsed or {}).get("Error", {}).get("Code")
+    return f"HTTP {status} {code}" if code and code != str(status) else f"HTTP {status}"
+
+
+def install_retry_logging(client, max_attempts: int) -> None:
+    """Log one WARNING per retry botocore makes: operation, attempt and the cause.
+
+    botocore's standard retry mode decides on `needs-retry` whether (and after which
+    exponential, jittered delay) to try again, and builds a new request for each retry.
+    We note the cause of every failed attempt on `needs-retry` and log it when the retry's
+    request is created, so a retry is logged exactly once and only when it really happens.
+    A 200 answer whose body was cut short (the connection dropped mid-response; urllib3 does
+    not check Content-Length) is retried too: botocore would otherwise parse it as an empty
+    page, and a Scan would end early without a word.
+    """
+    service = client.meta.service_model.service_id.hyphenize()
+    name = client.meta.service_model.service_id
+
+    def note_cause(request_dict, response=None, caught_exception=None, **_ignored) -> None:
+        request_dict["context"][RETRY_CAUSE] = attempt_failure(response, caught_exception)
+
+    def log_retry(request, operation_name=None, **_ignored) -> None:
+        context = getattr(request, "context", None) or {}
+        attempt = context.get("retries", {}).get("attempt", 1)
+        if attempt > 1:
+            LOGGER.warning("%s %s failed (%s); retrying, attempt %d of %d", name, operation_name,
+                           context.get(RETRY_CAUSE) or "unknown cause", attempt, max_attempts)
+
+    def retry_truncated_body(response=None, attempts=1, **_ignored) -> Optional[float]:
+        if response is None or attempts >= max_attempts or attempt_failure(response) != TRUNCATED:
+            return None
+        return random.random() * min(2 ** (attempts - 1), MAX_BACKOFF_SECONDS)  # as botocore's backoff
+
+    client.meta.events.register_first(f"needs-retry.{service}", note_cause, unique_id="tap-dynamodb-retry-cause")
+    client.meta.events.register_first(f"needs-retry.{service}", retry_truncated_body,
+                                      unique_id="tap-dynamodb-retry-truncated")
+    client.meta.events.register(f"request-created.{service}", log_retry, unique_id="tap-dynamodb-retry-log")
 
 
 NO_CREDENTIALS = ("no AWS credentials found: set aws_access_key_id and aws_secret_access_key, aws_profile, "
@@ -164,6 +231,8 @@ def describe_aws_error(exc: BaseException, doing: str, endpoint: Optional[str] =
         message = exc.response.get("Error", {}).get("Message", "")
         return TapError(f"AWS refused the credentials while {doing} ({code}: {message}); check the access "
                         "keys, profile or role in the config and the IAM policy")
+    if code in RETRYABLE_ERRORS:
+        return TapError(f"DynamoDB kept failing while {doing} ({code}){RETRIES_SPENT}")
     if code:
         message = exc.response.get("Error", {}).get("Message", "")
         return TapError(f"AWS error while {doing}: {code}: {message}")
@@ -173,6 +242,8 @@ def describe_aws_error(exc: BaseException, doing: str, endpoint: Optional[str] =
     if isinstance(exc, ReadTimeoutError):
         return TapError(f"DynamoDB did not answer within request_timeout while {doing}; raise request_timeout "
                         "or retry later")
+    if isinstance(exc, ConnectionClosedError):
+        return TapError(f"DynamoDB kept closing the connection while {doing}{RETRIES_SPENT}")
     if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
         return TapError(NO_CREDENTIALS)
     if isinstance(exc, BotoCoreError):

@@ -13,6 +13,7 @@ import threading
 from dataclasses import dataclass
 from typing import Iterator, Optional
 
+from .errors import TapError
 from .wire import key_for_botocore, raw_response
 
 _DONE = object()
@@ -37,6 +38,9 @@ def scan_segment(client, request: dict, segment: int, total: int, start_key: Opt
         params["ExclusiveStartKey"] = key_for_botocore(start_key)
     while True:
         answer = raw_response(client.scan(**params))
+        if "Count" not in answer:  # every Scan answer has one; a cut-off body that outlived its retries has not
+            raise TapError(f"DynamoDB answered a Scan of {request['TableName']} with an incomplete body after "
+                           "every retry; run again later and it resumes from the last STATE")
         last = answer.get("LastEvaluatedKey")
         yield Page(segment, answer.get("Items", []), last)
         if not last:

@@ -8,6 +8,8 @@ first: for a successful Scan or GetRecords we parse the body with orjson, keep i
 RAW_KEY in the parsed response and give botocore an empty object to parse. Errors (any status
 but 200) are left to botocore, so its error parsing and retry logic stay as they are.
 
+A body shorter than its Content-Length (a connection dropped mid-response) is not taken
+either: botocore then sees it, and aws.py's retry handlers try the call again.
 If the body is not JSON (a future protocol change) nothing is intercepted and the caller falls
 back to `from_botocore`, which puts botocore's values back into wire form.
 """
@@ -31,10 +33,19 @@ def _take_raw_body(response_dict: dict, customized_response_dict: dict, **_ignor
     if "json" not in content_type:
         return
     body = response_dict.get("body")
-    if not body:
+    if not body or not body_complete(response_dict.get("headers", {}), body):
+        return  # a connection dropped mid-body: botocore's checksum check or ours retries the call
+    try:
+        customized_response_dict[RAW_KEY] = orjson.loads(body)
+    except orjson.JSONDecodeError:
         return
-    customized_response_dict[RAW_KEY] = orjson.loads(body)
     response_dict["body"] = _EMPTY
+
+
+def body_complete(headers, body: bytes) -> bool:
+    """False when fewer bytes arrived than Content-Length promised (urllib3 does not check)."""
+    expected = headers.get("content-length")
+    return expected is None or not str(expected).isdigit() or int(expected) == len(body)
 
 
 def install(client) -> None:

@@ -275,3 +275,31 @@ def run_tap(request, tmp_path):
 def select_streams():
     """The :func:`tests.helpers.select_streams` function, as a fixture."""
     return helpers.select_streams
+
+
+# --------------------------------------------------------------------------
+# Faults
+# --------------------------------------------------------------------------
+
+@pytest.fixture
+def fault_proxy(endpoint_url):
+    """Factory for fault-injecting proxies in front of DynamoDB Local::
+
+        proxy = fault_proxy(rate=0.1, seed=7, kinds=RETRYABLE_FAULTS, rule=None,
+                            timeout_delay=3.0, fake_sts=False)
+        cfg = tap_config.with_(endpoint_url=proxy.url, request_timeout=2)
+
+    See tests/faultproxy.py. Every proxy is stopped after the test.
+    """
+    from tests.faultproxy import FaultProxy
+
+    started = []
+
+    def _fault_proxy(**kwargs):
+        proxy = FaultProxy(endpoint_url, **kwargs).start()
+        started.append(proxy)
+        return proxy
+
+    yield _fault_proxy
+    for proxy in started:
+        proxy.stop()
