@@ -1,0 +1,166 @@
+"""Kill -9 anywhere: SIGKILL the tap at 20 seeded points of a sync, resume each time from the last
+STATE it emitted, and check that nothing is lost, that duplicates stay within the records after
+that STATE, and that no STATE ever reaches the reader before the records it covers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Optional
+
+import pytest
+
+from devtools.tap_runner import REPO_ROOT, local_env, parse_message, tap_command, write_json
+
+ITEMS = 300
+PAGE = 7
+KILLS = 20
+SEED = 2026
+
+
+@dataclass
+class Run:
+    """What a reader got from one tap run: every complete line, and whether we killed it."""
+
+    messages: list
+    killed: bool
+    returncode: int
+    stderr: str = ""
+
+    def records(self) -> list:
+        return [m["record"] for m in self.messages if m.get("type") == "RECORD"]
+
+    def states(self) -> list:
+        return [m["value"] for m in self.messages if m.get("type") == "STATE"]
+
+    def records_after_last_state(self) -> int:
+        count = 0
+        for message in self.messages:
+            if message.get("type") == "STATE":
+                count = 0
+            elif message.get("type") == "RECORD":
+                count += 1
+        return count
+
+
+def run_and_kill(workdir, config: dict, catalog: dict, state: Optional[dict], kill_after: Optional[int],
+                 after_state: bool) -> Run:
+    """Run the tap reading stdout line by line; SIGKILL it once `kill_after` records have arrived
+    (or at the first STATE after that, with `after_state`). The pipe is then drained: whatever the
+    tap wrote before it died is what a target would have received; a cut-off last line is dropped."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    args = tap_command() + ["--config", str(write_json(workdir / "config.json", config)),
+                            "--catalog", str(write_json(workdir / "catalog.json", catalog))]
+    if state is not None:
+        args += ["--state", str(write_json(workdir / "state.json", state))]
+    stderr_path = workdir / "stderr.txt"
+    with open(stderr_path, "wb") as stderr:
+        proc = subprocess.Popen(args, cwd=str(REPO_ROOT), env=local_env(), stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=stderr)
+        lines, records, killed = [], 0, False
+        for line in proc.stdout:
+            lines.append(line)
+            is_record = line.startswith(b'{"type":"RECORD"')
+            records += is_record
+            if kill_after is not None and records >= kill_after:
+                if not after_state or line.startswith(b'{"type":"STATE"'):
+                    proc.send_signal(signal.SIGKILL)
+                    killed = True
+                    break
+        lines.extend(proc.stdout.read().splitlines(keepends=True))
+        returncode = proc.wait(timeout=120)
+        proc.stdout.close()
+    complete = [line for line in lines if line.endswith(b"\n")]
+    return Run([parse_message(line) for line in complete], killed, returncode, stderr_path.read_text())
+
+
+def scan_order(ddb, table: str, segments: int) -> dict:
+    """{segment: [ids in the order Scan returns them]}, with the tap's page size."""
+    order = {}
+    for segment in range(segments):
+        params = {"TableName": table, "Limit": PAGE}
+        if segments > 1:
+            params.update(Segment=segment, TotalSegments=segments)
+        ids = []
+        for page in ddb.get_paginator("scan").paginate(**params):
+            ids.extend(item["id"]["S"] for item in page["Items"])
+        order[segment] = ids
+    return order
+
+
+def covered_ids(bookmark: dict, order: dict) -> set:
+    """The ids a mid-scan bookmark says have been written (all ids up to each segment's key)."""
+    covered = set()
+    if bookmark.get("scan_segments") is not None:
+        for segment in bookmark.get("finished_segments", []):
+            covered.update(order[segment])
+        for segment, key in bookmark.get("segment_keys", {}).items():
+            ids = order[int(segment)]
+            covered.update(ids[: ids.index(key["id"]["S"]) + 1])
+    elif bookmark.get("last_evaluated_key"):
+        ids = order[0]
+        covered.update(ids[: ids.index(bookmark["last_evaluated_key"]["id"]["S"]) + 1])
+    return covered
+
+
+@dataclass
+class Pass:
+    """One complete replication of the table, possibly over many killed runs."""
+
+    seen: Counter = field(default_factory=Counter)
+    duplicates_allowed: int = 0
+
+
+@pytest.mark.parametrize("segments", [1, 3], ids=["one-segment", "three-segments"])
+def test_sigkill_anywhere_in_full_table_loses_nothing(segments, tmp_path, ddb, make_table, run_tap, tap_config,
+                                                     select_streams):
+    table = make_table(items=[{"id": {"S": f"k{n:04d}"}, "n": {"N": str(n)}} for n in range(ITEMS)],
+                       name_prefix="kill9")
+    catalog = select_streams(run_tap("--discover").catalog, [table])
+    config = dict(tap_config, scan_page_size=PAGE, scan_segments=segments)
+    order = scan_order(ddb, table, segments)
+    all_ids = {i for ids in order.values() for i in ids}
+    assert len(all_ids) == ITEMS
+
+    rng = random.Random(SEED + segments)
+    kill_points = [rng.randint(0, 60) for _ in range(KILLS)]
+    state, current, kills, completed = None, Pass(), 0, 0
+    for number in range(200):
+        kill_after = kill_points[kills] if kills < KILLS else None
+        run = run_and_kill(tmp_path / f"run{number}", config, catalog, state, kill_after, after_state=kills % 2 == 1)
+        resumed_from = covered_ids((state or {}).get("bookmarks", {}).get(table, {}), order)
+        run_ids = [r["id"] for r in run.records()]
+        assert not resumed_from & set(run_ids), "a resumed run re-read items its STATE already covered"
+        if resumed_from:
+            version = state["bookmarks"][table]["version"]
+            assert {m["version"] for m in run.messages if m.get("type") == "RECORD"} <= {version}, \
+                "a resumed run keeps the interrupted run's table version"
+        for message in run.messages:
+            if message.get("type") == "RECORD":
+                current.seen[message["record"]["id"]] += 1
+            elif message.get("type") == "STATE":
+                missing = covered_ids(message["value"]["bookmarks"][table], order) - set(current.seen)
+                assert not missing, f"a STATE arrived before {len(missing)} of the records it covers"
+        if run.states():
+            state = run.states()[-1]
+        if run.killed:
+            assert run.returncode == -signal.SIGKILL
+            kills += 1
+            current.duplicates_allowed += run.records_after_last_state()
+            continue
+        assert run.returncode == 0, run.stderr[-3000:]
+        assert set(current.seen) == all_ids, f"{len(all_ids - set(current.seen))} items lost"
+        duplicates = sum(current.seen.values()) - ITEMS
+        assert duplicates <= current.duplicates_allowed
+        completed += 1
+        current = Pass()
+        if kills >= KILLS:
+            break
+    assert kills == KILLS and completed >= 1
+    print(f"{segments} segment(s): {kills} kills survived over {completed} complete passes")
