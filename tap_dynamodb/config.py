@@ -144,7 +144,8 @@ def parse_config(raw: Any) -> Config:
         raise TapError("config key region_name is missing; set it to the AWS region of your tables, "
                        "e.g. \"us-east-1\"")
     endpoint = _as_str("endpoint_url", raw.get("endpoint_url"))
-    if not endpoint and _as_bool("use_local_dynamo", raw.get("use_local_dynamo"), False):
+    use_local_dynamo = _as_bool("use_local_dynamo", raw.get("use_local_dynamo"), False)
+    if not endpoint and use_local_dynamo:
         endpoint = LOCAL_DYNAMO_URL
     if endpoint and not endpoint.startswith(("http://", "https://")):
         raise TapError(f"config key endpoint_url must start with http:// or https://, got {endpoint!r}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import time
 from typing import Optional
 
@@ -25,6 +26,7 @@ from .decode import decode_item
 from .errors import TapError
 from .output import utc_now_iso
 from .scan import parallel_pages
+from .wire import key_for_botocore
 
 LOGGER = logging.getLogger("tap_dynamodb")
 
@@ -56,26 +58,42 @@ def scan_request(ctx: SyncContext, plan: StreamPlan) -> dict:
     return request
 
 
+def _bad_bookmark(plan: StreamPlan, what: str) -> TapError:
+    return TapError(f"table {plan.tap_stream_id}: {what}; remove bookmarks.{plan.tap_stream_id} from the state "
+                    "to re-sync the table")
+
+
 def _check_key(plan: StreamPlan, key) -> Optional[dict]:
     if key is None:
         return None
-    if not isinstance(key, dict) or not key or not all(
-            isinstance(v, dict) and len(v) == 1 and next(iter(v)) in ("S", "N", "B") for v in key.values()):
-        raise TapError(f"table {plan.tap_stream_id}: the state's scan bookmark {key!r} is not a DynamoDB key; "
-                       f"remove bookmarks.{plan.tap_stream_id} from the state to re-sync the table")
+    try:
+        if not isinstance(key, dict) or not key:
+            raise ValueError("not an object")
+        key_for_botocore(key)
+    except ValueError:
+        raise _bad_bookmark(plan, f"the state's scan bookmark {key!r} is not a DynamoDB key") from None
     return key
+
+
+def _check_segments(plan: StreamPlan, bookmark: dict) -> tuple:
+    """(total, segment_keys, finished) of a parallel-scan bookmark, each checked."""
+    total = bookmark.get("scan_segments")
+    keys = bookmark.get("segment_keys") or {}
+    finished = bookmark.get("finished_segments") or []
+    if not isinstance(total, int) or isinstance(total, bool) or total < 1:
+        raise _bad_bookmark(plan, "state bookmark scan_segments must be a positive whole number")
+    if not isinstance(keys, dict):
+        raise _bad_bookmark(plan, "state bookmark segment_keys must be an object of segment → key")
+    if not isinstance(finished, list) or not all(isinstance(s, int) and 0 <= s < total for s in finished):
+        raise _bad_bookmark(plan, f"state bookmark finished_segments must be a list of segments 0..{total - 1}")
+    return total, keys, set(finished)
 
 
 def _segments_to_read(ctx: SyncContext, plan: StreamPlan, table: dict) -> tuple:
     """(total segments, {segment: start key}) from the bookmark, or a fresh plan."""
     bookmark = st.table_bookmark(ctx.state, plan.bookmark_key)
-    total = bookmark.get("scan_segments")
-    if total is not None:
-        if not isinstance(total, int) or total < 1:
-            raise TapError(f"table {plan.tap_stream_id}: state bookmark scan_segments must be a positive whole "
-                           "number; remove the table's bookmark to re-sync it")
-        keys = bookmark.get("segment_keys") or {}
-        finished = set(bookmark.get("finished_segments") or [])
+    if bookmark.get("scan_segments") is not None:
+        total, keys, finished = _check_segments(plan, bookmark)
         return total, {s: _check_key(plan, keys.get(str(s))) for s in range(total) if s not in finished}
     start = _check_key(plan, bookmark.get("last_evaluated_key"))
     if start is not None:
@@ -136,7 +154,7 @@ def _scan_error(plan: StreamPlan, exc: ClientError) -> TapError:
     if code == "ResourceNotFoundException":
         return TapError(f"table {plan.table_name} (stream {plan.tap_stream_id}) no longer exists; remove it from "
                         "the catalog or run --discover again")
-    if code == "ValidationException" and ("ExclusiveStartKey" in str(exc) or "start key" in str(exc).lower()):
+    if code == "ValidationException" and re.search(r"ExclusiveStartKey|start(ing)? key", str(exc), re.IGNORECASE):
         return TapError(f"table {plan.tap_stream_id}: the state's scan bookmark does not match the table's key; "
                         f"remove bookmarks.{plan.tap_stream_id} from the state to re-sync the table")
     return describe_aws_error(exc, f"scanning table {plan.table_name}")
@@ -145,7 +163,10 @@ def _scan_error(plan: StreamPlan, exc: ClientError) -> TapError:
 def sync_full_table(ctx: SyncContext, plan: StreamPlan, table: dict) -> int:
     """One FULL_TABLE run of a stream, with Stitch's version semantics."""
     key = plan.bookmark_key
-    first_run = st.get_bookmark(ctx.state, key, "version") is None
+    previous = st.get_bookmark(ctx.state, key, "version")
+    if previous is not None and (not isinstance(previous, int) or isinstance(previous, bool) or previous < 0):
+        raise _bad_bookmark(plan, f"state bookmark version {previous!r} is not a table version (a whole number)")
+    first_run = previous is None
     if scan_in_progress(ctx.state, key) and not first_run:
         version = st.get_bookmark(ctx.state, key, "version")
     else:

@@ -35,7 +35,7 @@ def _describe_selected(ctx: SyncContext, plans: list) -> dict:
             if code == "ResourceNotFoundException":
                 raise TapError(f"selected table {plan.table_name} does not exist in {ctx.config.region_name}; "
                                "deselect it or run --discover again") from None
-            if code in AUTH_ERRORS:
+            if code in ("AccessDeniedException", "AccessDenied"):
                 raise TapError(f"the credentials may not read selected table {plan.table_name} ({code}); grant "
                                "dynamodb:DescribeTable and dynamodb:Scan or deselect it") from None
             raise describe_aws_error(exc, f"describing table {plan.table_name}") from None
