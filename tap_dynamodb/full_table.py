@@ -146,6 +146,13 @@ def sync_full_table(ctx: SyncContext, plan: StreamPlan, table: dict) -> int:
     """One FULL_TABLE run of a stream, with Stitch's version semantics."""
     key = plan.bookmark_key
     first_run = st.get_bookmark(ctx.state, key, "version") is None
+    if first_run and scan_in_progress(ctx.state, key):
+        # The records before this bookmark went out under an unknown version; a fresh version
+        # activated after only the rest would make a versioning target delete them.
+        LOGGER.warning("The state's scan bookmark for %s has no version: reading the table from the start",
+                       plan.tap_stream_id)
+        for scan_key in SCAN_KEYS:
+            st.clear_bookmark(ctx.state, key, scan_key)
     if scan_in_progress(ctx.state, key) and not first_run:
         version = st.get_bookmark(ctx.state, key, "version")
     else:

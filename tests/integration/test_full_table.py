@@ -369,3 +369,29 @@ def test_multi_segment_scan_every_item_once_and_resume_loses_nothing(
     assert not set(before) & set(again)  # and nothing read twice: each segment continues after its key
     version = interrupted["bookmarks"][name]["version"]
     assert [a["version"] for a in second.of_type("ACTIVATE_VERSION")] == [version]
+
+
+def test_a_scan_bookmark_without_a_version_rereads_the_whole_table(
+        ddb, make_table, tap_config, catalog_for, run_tap):
+    """Records written before such a bookmark carry no known version: activating a fresh version
+    after reading only the rest would make a versioning target delete them, so start over."""
+    name = make_table(items=numbered_items(20), name_prefix="ft_noversion")
+    order = helpers.scan_order(ddb, name, KEY)
+    state = {"currently_syncing": name, "bookmarks": {name: {"last_evaluated_key": {KEY: {"S": order[9]}}}}}
+
+    result = run_tap(config=tap_config.with_(scan_page_size=6), catalog=catalog_for(name), state=state)
+
+    assert record_keys(result.records(name)) == order
+    versions = [a["version"] for a in result.of_type("ACTIVATE_VERSION")]
+    assert len(versions) == 2 and versions[0] == versions[1]
+    assert {m["version"] for m in result.record_messages(name)} == {versions[0]}
+
+
+@pytest.mark.parametrize("count", [0, 12], ids=["empty", "page-size-divides-count"])
+def test_empty_table_and_exactly_full_last_page(make_table, tap_config, catalog_for, run_tap, count):
+    name = make_table(items=numbered_items(count), name_prefix="ft_edges")
+    result = run_tap(config=tap_config.with_(scan_page_size=4), catalog=catalog_for(name))
+    assert sorted(record_keys(result.records(name))) == [f"k{i:04d}" for i in range(count)]
+    assert len(result.of_type("ACTIVATE_VERSION")) == 2
+    final = result.last_state["bookmarks"][name]
+    assert final["initial_full_table_complete"] is True and "last_evaluated_key" not in final
