@@ -137,3 +137,11 @@ def test_secret_is_not_printed_even_at_debug_level(run_tap, secret_config, make_
     assert len(result.records(name)) == 3
     assert "DEBUG" in result.stderr  # botocore's request logging really ran
     assert SECRET not in result.stdout and SECRET not in result.stderr
+
+
+@pytest.mark.parametrize("bad_key", [{"other": {"S": "x"}}, {"id": {"N": "5"}}], ids=["wrong-name", "wrong-type"])
+def test_state_bookmark_that_does_not_match_the_table_key(run_tap, secret_config, make_table, bad_key):
+    name = make_table(items=[{"id": {"S": f"i{i}"}} for i in range(3)])
+    state = {"bookmarks": {name: {"version": 1, "last_evaluated_key": bad_key}}}
+    result = run_tap(config=secret_config, catalog=hand_catalog(name), state=state, check=False)
+    assert_one_error_line(result, name, "bookmark")
