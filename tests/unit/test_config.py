@@ -19,7 +19,7 @@ STITCH_CONFIG = {  # the shape Stitch's tap-dynamodb 1.4 is run with
 
 @pytest.fixture(autouse=True)
 def no_region_from_environment(monkeypatch):
-    """parse_config falls back to AWS_DEFAULT_REGION; keep the tests independent of the shell."""
+    """Keep the tests independent of the shell's AWS settings."""
     monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
 
 
@@ -89,9 +89,10 @@ def test_static_keys_with_session_token():
     assert {"secret-value-123", "tok-0001"} <= set(config.secrets())
 
 
-def test_region_from_environment_when_missing_from_config(monkeypatch):
+def test_region_is_required_even_when_the_environment_has_one(monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "ap-south-1")
-    assert parse_config({}).region_name == "ap-south-1"
+    with pytest.raises(TapError, match="region_name"):
+        parse_config({})
 
 
 BAD_VALUES = [
