@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from typing import Callable
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -48,6 +49,10 @@ KEPT_ON_RESET = ("version", "last_replication_method")
 # Another DescribeStream pass is made when a shard closed while it was read, to reach the
 # children DynamoDB created for it; a few passes are plenty.
 MAX_PASSES = 3
+# An open shard counts as caught up once its records reach the run's start plus this margin
+# (ApproximateCreationDateTime is approximate, and DynamoDB Local rounds it to the minute),
+# so a table written to without pause cannot keep a run reading forever.
+CATCH_UP_MARGIN_SECONDS = 300
 
 
 def output_schema(schema: dict) -> dict:
@@ -122,7 +127,8 @@ def _note_position(ctx: SyncContext, plan: StreamPlan, stream_arn: str) -> None:
     shards = list_shards(client, stream_arn)
     finished = [shard.shard_id for shard in shards if shard.closed]
     positions = {}
-    for reader in walk(client, stream_arn, shards, finished, {}, ctx.config.stream_tip_empty_pages):
+    for reader in walk(client, stream_arn, shards, finished, {}, ctx.config.stream_tip_empty_pages,
+                       time.time() + CATCH_UP_MARGIN_SECONDS):
         for _ in reader.pages():
             pass  # only the position matters: these changes are in the scan that follows
         if reader.finished:
@@ -148,7 +154,7 @@ def _current_bookmarks(ctx: SyncContext, plan: StreamPlan, shards: list) -> tupl
     return finished, positions
 
 
-def _read_pass(ctx: SyncContext, plan: StreamPlan, stream_arn: str) -> bool:
+def _read_pass(ctx: SyncContext, plan: StreamPlan, stream_arn: str, started: float) -> bool:
     """Read every shard that may be read now; True when a shard closed while it was read."""
     client = ctx.clients.streams
     shards = list_shards(client, stream_arn)
@@ -157,7 +163,9 @@ def _read_pass(ctx: SyncContext, plan: StreamPlan, stream_arn: str) -> bool:
     version = bookmark.get("version")
     project = _projector(plan)
     closed_while_read = False
-    for reader in walk(client, stream_arn, shards, finished, positions, ctx.config.stream_tip_empty_pages):
+    caught_up_at = started + CATCH_UP_MARGIN_SECONDS
+    for reader in walk(client, stream_arn, shards, finished, positions, ctx.config.stream_tip_empty_pages,
+                       caught_up_at):
         for page in reader.pages():
             ctx.writer.records(plan.stream, [change_record(record, project) for record in page], version,
                                utc_now_iso())
@@ -176,6 +184,7 @@ def _read_pass(ctx: SyncContext, plan: StreamPlan, stream_arn: str) -> bool:
 
 
 def _replicate(ctx: SyncContext, plan: StreamPlan, table: dict, stream_arn: str) -> None:
+    started = time.time()
     bookmark = st.table_bookmark(ctx.state, plan.bookmark_key)
     if not bookmark.get("initial_full_table_complete"):
         if bookmark.get("stream_arn") is None:
@@ -184,7 +193,7 @@ def _replicate(ctx: SyncContext, plan: StreamPlan, table: dict, stream_arn: str)
     # A Stitch state has no stream_arn: its bookmarks belong to the table's present stream.
     st.table_bookmark(ctx.state, plan.bookmark_key)["stream_arn"] = stream_arn
     for _ in range(MAX_PASSES):
-        if not _read_pass(ctx, plan, stream_arn):
+        if not _read_pass(ctx, plan, stream_arn, started):
             break
 
 

@@ -126,13 +126,16 @@ class ShardReader:
     """
 
     def __init__(self, client, stream_arn: str, shard: Shard, after_sequence: Optional[str],
-                 tip_empty_pages: int = 3):
+                 tip_empty_pages: int = 3, caught_up_at: Optional[float] = None):
         self.client = client
         self.stream_arn = stream_arn
         self.shard = shard
         self.last_sequence = after_sequence
         self.tip_empty_pages = max(1, tip_empty_pages)
         self.finished = False
+        # Epoch seconds: an open shard whose records have reached this time is caught up, even
+        # if writes keep coming faster than empty pages can appear (a busy table).
+        self.caught_up_at = caught_up_at
 
     @property
     def shard_id(self) -> str:
@@ -169,6 +172,10 @@ class ShardReader:
                 return None
             raise self._aged_out(exc) or exc
 
+    def _reached_stop_time(self, record: dict) -> bool:
+        created = record.get("dynamodb", {}).get("ApproximateCreationDateTime")
+        return self.caught_up_at is not None and created is not None and float(created) >= self.caught_up_at
+
     def pages(self) -> Iterator[list]:
         """Non-empty pages of wire-form stream records, in order, until the end or the tip."""
         iterator = self._iterator()
@@ -190,6 +197,8 @@ class ShardReader:
                 empty_in_a_row = expiries = 0
                 self.last_sequence = records[-1]["dynamodb"]["SequenceNumber"]
                 yield records
+                if self._reached_stop_time(records[-1]) and iterator:
+                    return
             else:
                 empty_in_a_row += 1
             if not iterator:
@@ -200,13 +209,13 @@ class ShardReader:
 
 
 def walk(client, stream_arn: str, shards: list, finished: Iterable[str], positions: dict,
-         tip_empty_pages: int = 3) -> Iterator[ShardReader]:
+         tip_empty_pages: int = 3, caught_up_at: Optional[float] = None) -> Iterator[ShardReader]:
     """A reader for every shard that may be read now, parents before children.
 
     `finished` are shards read to their end; `positions` maps shard id → the sequence number
     to continue after (None or absent: from TRIM_HORIZON). The caller reads each reader's pages
     before taking the next reader: a shard becomes finished only then, and a child is handed
-    out only when its parent is finished or no longer listed.
+    out only when its parent is finished or no longer listed. `caught_up_at`: see ShardReader.
     """
     listed = {shard.shard_id for shard in shards}
     done = set(finished)
@@ -215,7 +224,8 @@ def walk(client, stream_arn: str, shards: list, finished: Iterable[str], positio
             continue
         if shard.parent_id in listed and shard.parent_id not in done:
             continue  # the parent still has unread records (or is still open)
-        reader = ShardReader(client, stream_arn, shard, positions.get(shard.shard_id), tip_empty_pages)
+        reader = ShardReader(client, stream_arn, shard, positions.get(shard.shard_id), tip_empty_pages,
+                             caught_up_at)
         yield reader
         if reader.finished:
             done.add(shard.shard_id)

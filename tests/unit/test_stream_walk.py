@@ -292,3 +292,17 @@ def test_a_child_listed_while_its_parent_is_still_open_waits_for_the_parent(fake
     fake_streams.close("parent")
     second, bookmark = run_log_based(fake_streams, bookmark)
     assert values(second) == [("a", "2"), ("a", "3")]
+
+
+def test_a_busy_open_shard_stops_once_its_records_reach_the_stop_time(fake_streams):
+    fake_streams.page_size = 2
+    fake_streams.add_shard("busy")
+    for n, when in enumerate([100.0, 200.0, 300.0, 400.0, 500.0]):
+        fake_streams.put("busy", "INSERT", key(f"i{n}"), image(f"i{n}", str(n)), when=when)
+    shard = list_shards(fake_streams, fake_streams.stream_arn)[0]
+
+    reader = ShardReader(fake_streams, fake_streams.stream_arn, shard, None, caught_up_at=250.0)
+    pages = list(reader.pages())
+
+    assert [len(page) for page in pages] == [2, 2]  # the page reaching 300 s is the last one read
+    assert not reader.finished and reader.last_sequence == pages[-1][-1]["dynamodb"]["SequenceNumber"]
