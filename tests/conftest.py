@@ -292,3 +292,54 @@ def catalog_for(run_tap, tap_config):
         return helpers.select_streams(catalog, names, method)
 
     return _catalog_for
+
+
+# --------------------------------------------------------------------------
+# LOG_BASED: the DynamoDB Streams test double and in-process runs
+# --------------------------------------------------------------------------
+
+@pytest.fixture
+def fake_streams():
+    """A fresh :class:`tests.doubles.FakeStreamsClient`: an in-memory TEST DOUBLE of the
+    DynamoDB Streams API for shard trees DynamoDB Local cannot produce."""
+    from tests.doubles import FakeStreamsClient
+
+    return FakeStreamsClient()
+
+
+@pytest.fixture
+def sync_in_process():
+    """Run the tap's sync inside the test process::
+
+        result = sync_in_process(catalog, config, state=None, streams=None, on_clients=None)
+
+    ``config`` is a config dict (e.g. the ``tap_config`` fixture); ``streams`` replaces the
+    DynamoDB Streams client (e.g. a FakeStreamsClient); ``on_clients(clients)`` is called
+    before the sync, e.g. to register botocore event hooks on ``clients.dynamodb``.
+    Returns a TapResult with the output messages (stderr is empty: use ``caplog``).
+    """
+    import io
+
+    from tap_dynamodb.aws import Clients
+    from tap_dynamodb.config import parse_config
+    from tap_dynamodb.context import SyncContext
+    from tap_dynamodb.output import MessageWriter
+    from tap_dynamodb.state import load_state
+    from tap_dynamodb.sync import sync
+
+    def _run(catalog, config, state=None, streams=None, on_clients=None) -> tap_runner.TapResult:
+        parsed = parse_config(dict(config))
+        clients = Clients(parsed)
+        if streams is not None:
+            clients._streams = streams  # the test seam: Clients makes its streams client lazily
+        if on_clients is not None:
+            on_clients(clients)
+        out = io.BytesIO()
+        writer = MessageWriter(out)
+        try:
+            sync(SyncContext(config=parsed, clients=clients, writer=writer, state=load_state(state)), catalog)
+        finally:
+            writer.flush()
+        return tap_runner.TapResult(["in-process"], 0, out.getvalue().decode(), "")
+
+    return _run
