@@ -25,7 +25,7 @@ CAUSE_TEXT = {
     "drop": "response body cut short",
     "timeout": "ReadTimeoutError",
 }
-RETRY_LINE = re.compile(r"^WARNING DynamoDB (\w+) failed \((.+)\); retrying, attempt (\d+) of (\d+)$")
+RETRY_LINE = re.compile(r"^WARNING DynamoDB (?:Streams )?(\w+) failed \((.+)\); retrying, attempt (\d+) of (\d+)$")
 
 
 def make_items(count: int) -> list:
@@ -128,3 +128,37 @@ def test_fault_past_retry_budget_ends_run_and_next_run_resumes(run_tap, tap_conf
     assert len(rest) == ITEMS - len(first_records)
     assert {r["id"] for r in first_records} | {r["id"] for r in rest} == {f"item-{n:04d}" for n in range(ITEMS)}
     assert resumed.last_state["bookmarks"][paged_table]["initial_full_table_complete"] is True
+
+
+STREAM_OPERATIONS = {"DescribeStream", "GetShardIterator", "GetRecords"}
+
+
+def test_log_based_sync_through_faults_equals_clean_sync(ddb, make_table, run_tap, tap_config, fault_proxy,
+                                                         select_streams):
+    table = make_table(stream="NEW_AND_OLD_IMAGES", items=make_items(150), name_prefix="faultlog")
+    config = tap_config.with_(scan_page_size=PAGE, scan_segments=1, stream_tip_empty_pages=8)
+    catalog = select_streams(run_tap("--discover", config=config.with_(tables=[table])).catalog, [table],
+                             method="LOG_BASED")
+    proxy = fault_proxy(rate=FAULT_RATE, seed=5, timeout_delay=REQUEST_TIMEOUT + 1.5)
+    faulty_config = config.with_(endpoint_url=proxy.url, request_timeout=REQUEST_TIMEOUT)
+
+    clean_initial = run_tap(config=config, catalog=catalog)
+    faulty_initial = run_tap(config=faulty_config, catalog=catalog)
+    assert record_lines(faulty_initial, table) == record_lines(clean_initial, table)
+    assert len(clean_initial.records(table)) == 150
+
+    for n in range(0, 150, 3):  # pending changes: updates, new items and deletes
+        ddb.put_item(TableName=table, Item={"id": {"S": f"item-{n:04d}"}, "n": {"N": str(-n)}})
+        ddb.put_item(TableName=table, Item={"id": {"S": f"new-{n:04d}"}, "n": {"N": str(n)}})
+        ddb.delete_item(TableName=table, Key={"id": {"S": f"item-{n + 1:04d}"}})
+    clean = run_tap(config=config, catalog=catalog, state=clean_initial.last_state)
+    faulty = run_tap(config=faulty_config, catalog=catalog, state=faulty_initial.last_state)
+
+    assert len(clean.records(table)) == 150
+    assert record_lines(faulty, table) == record_lines(clean, table)
+    stream_faults = [op for op, answer in proxy.log if answer != "ok" and op in STREAM_OPERATIONS]
+    print(f"LOG_BASED: {len(proxy.log)} requests, faults {dict(proxy.counts())}, on stream calls {stream_faults}")
+    assert "GetRecords" in stream_faults
+    retries = retry_lines(faulty_initial.stderr) + retry_lines(faulty.stderr)
+    assert len(retries) == sum(n for answer, n in proxy.counts().items() if answer != "ok")
+    assert {op for op, _, _, _ in retries} & STREAM_OPERATIONS

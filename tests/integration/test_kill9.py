@@ -164,3 +164,79 @@ def test_sigkill_anywhere_in_full_table_loses_nothing(segments, tmp_path, ddb, m
             break
     assert kills == KILLS and completed >= 1
     print(f"{segments} segment(s): {kills} kills survived over {completed} complete passes")
+
+
+CHANGES_PER_ROUND = 250
+STREAM_KEYS = 60
+
+
+def stream_sequence_numbers(ddb, streams_client, table: str) -> dict:
+    """{change number c: sequence number} of every INSERT/MODIFY in the table's (single) open shard."""
+    arn = ddb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    shards = streams_client.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+    assert len(shards) == 1, "DynamoDB Local keeps one shard per table"
+    iterator = streams_client.get_shard_iterator(StreamArn=arn, ShardId=shards[0]["ShardId"],
+                                                 ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    sequence = {}
+    for _ in range(1000):
+        answer = streams_client.get_records(ShardIterator=iterator, Limit=1000)
+        for record in answer["Records"]:
+            change = record["dynamodb"]
+            sequence[int(change["NewImage"]["c"]["N"])] = int(change["SequenceNumber"])
+        iterator = answer.get("NextShardIterator")
+        if not answer["Records"]:
+            return sequence
+    raise AssertionError("the shard never reached its tip")
+
+
+def test_sigkill_anywhere_in_log_based_loses_no_change(tmp_path, ddb, streams_client, make_table, run_tap,
+                                                       tap_config, select_streams):
+    from tests.helpers import batch_write
+
+    table = make_table(stream="NEW_IMAGE", name_prefix="kill9log",
+                       items=[{"id": {"S": f"s{n:03d}"}, "c": {"N": str(-1 - n)}} for n in range(STREAM_KEYS)])
+    catalog = select_streams(run_tap("--discover", config=tap_config.with_(tables=[table])).catalog, [table],
+                             method="LOG_BASED")
+    config = dict(tap_config)
+    initial = run_tap(config=tap_config, catalog=catalog)
+    assert len(initial.records(table)) == STREAM_KEYS
+    state = initial.last_state
+
+    rng = random.Random(SEED)
+    runs, kills, written, round_number = [], 0, 0, 0
+    while kills < KILLS:
+        round_number += 1
+        assert round_number < 100, "the kills did not happen"
+        batch_write(ddb, table, [{"id": {"S": f"s{c % STREAM_KEYS:03d}"}, "c": {"N": str(c)}}
+                                 for c in range(written, written + CHANGES_PER_ROUND)])
+        written += CHANGES_PER_ROUND
+        run = run_and_kill(tmp_path / f"log{round_number}", config, catalog, state,
+                           kill_after=rng.randint(0, CHANGES_PER_ROUND), after_state=round_number % 2 == 0)
+        runs.append(run)
+        kills += run.killed
+        assert run.killed or run.returncode == 0, run.stderr[-3000:]
+        state = run.states()[-1] if run.states() else state
+    final = run_and_kill(tmp_path / "log-final", config, catalog, state, kill_after=None, after_state=False)
+    assert final.returncode == 0, final.stderr[-3000:]
+    runs.append(final)
+
+    # Nothing lost: every change reached the output at least once.
+    seen = Counter(r["c"] for run in runs for r in run.records())
+    assert set(range(written)) <= set(seen), f"{len(set(range(written)) - set(seen))} changes lost"
+    # Duplicates: only records after a killed run's last STATE are read again.
+    allowed = sum(run.records_after_last_state() for run in runs if run.killed)
+    assert sum(seen.values()) - written <= allowed
+    # No STATE before the records it covers: every change up to a STATE's sequence number was out before it.
+    sequence = stream_sequence_numbers(ddb, streams_client, table)
+    out = set()
+    for run in runs:
+        for message in run.messages:
+            if message.get("type") == "RECORD":
+                out.add(message["record"]["c"])
+            elif message.get("type") == "STATE":
+                positions = message["value"]["bookmarks"][table].get("shard_seq_numbers") or {}
+                for position in positions.values():
+                    covered = {c for c, seq in sequence.items() if c >= 0 and position and seq <= int(position)}
+                    assert covered <= out, f"a STATE arrived before {len(covered - out)} of the changes it covers"
+    print(f"LOG_BASED: {kills} kills survived, {written} changes, {sum(seen.values()) - written} duplicates "
+          f"(allowed {allowed})")
