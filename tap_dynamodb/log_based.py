@@ -142,6 +142,22 @@ def _note_position(ctx: SyncContext, plan: StreamPlan, stream_arn: str) -> None:
     ctx.save_state()
 
 
+def _check_stream_bookmark(plan: StreamPlan, bookmark: dict) -> None:
+    """TapError naming the key when the state's shard bookmarks are not what this tap writes."""
+    positions = bookmark.get("shard_seq_numbers")
+    finished = bookmark.get("finished_shards")
+    problem = None
+    if positions is not None and not (isinstance(positions, dict) and all(
+            isinstance(shard, str) and (seq is None or (isinstance(seq, str) and seq.isdigit()))
+            for shard, seq in positions.items())):
+        problem = "shard_seq_numbers must map shard ids to sequence numbers (digit strings)"
+    elif finished is not None and not (isinstance(finished, list) and all(isinstance(s, str) for s in finished)):
+        problem = "finished_shards must be a list of shard ids"
+    if problem:
+        raise TapError(f"stream {plan.tap_stream_id}: state bookmark {problem}; remove "
+                       f"bookmarks.{plan.tap_stream_id} from the state to re-replicate the table")
+
+
 def _current_bookmarks(ctx: SyncContext, plan: StreamPlan, shards: list) -> tuple:
     """(finished shards still listed, positions of unfinished shards), written back to the state."""
     bookmark = st.table_bookmark(ctx.state, plan.bookmark_key)
@@ -198,6 +214,7 @@ def _replicate(ctx: SyncContext, plan: StreamPlan, table: dict, stream_arn: str)
 
 
 def _replicate_or_reset(ctx: SyncContext, plan: StreamPlan, table: dict, stream_arn: str) -> None:
+    _check_stream_bookmark(plan, st.table_bookmark(ctx.state, plan.bookmark_key))
     bookmarked_arn = st.get_bookmark(ctx.state, plan.bookmark_key, "stream_arn")
     if bookmarked_arn and bookmarked_arn != stream_arn:
         _reset(ctx, plan, f"the table's stream changed from {bookmarked_arn} to {stream_arn} (the stream was "
