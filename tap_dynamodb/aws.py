@@ -23,6 +23,7 @@ from botocore.exceptions import (BotoCoreError, ClientError, ConnectionClosedErr
 
 from .config import Config
 from .errors import TapError
+from .logs import MASKER
 from . import wire
 
 LOGGER = logging.getLogger("tap_dynamodb")
@@ -78,6 +79,7 @@ def _assume_role_refresher(sts_client, arn: str, external_id: Optional[str]) -> 
             raise TapError(f"cannot assume role {arn}: {exc.response['Error'].get('Code')}: "
                            f"{exc.response['Error'].get('Message', '')}; check the role's trust policy "
                            "and the external id") from None
+        MASKER.add([creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]])
         return {"access_key": creds["AccessKeyId"], "secret_key": creds["SecretAccessKey"],
                 "token": creds["SessionToken"], "expiry_time": creds["Expiration"].isoformat()}
 

@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from typing import Iterable
 
 MASK = "********"
+
+# Credentials the tap never had in its config (those of an assumed role) appear in botocore's
+# debug log of the STS answer and of signed requests before the tap can learn them: mask them
+# by their place in the text.
+CREDENTIAL_FIELDS = "SecretAccessKey|SessionToken|AccessKeyId|X-Amz-Security-Token|aws_secret_access_key|" \
+                    "aws_session_token|aws_access_key_id"
+CREDENTIAL_PATTERNS = (
+    (re.compile(rf"<({CREDENTIAL_FIELDS})>[^<]*</"), rf"<\1>{MASK}</"),
+    (re.compile(rf"""(["']?(?:{CREDENTIAL_FIELDS})["']?\s*[:=]\s*b?["']?)[^"',}}\s]+""", re.IGNORECASE),
+     rf"\1{MASK}"),
+    (re.compile(r"(Credential=)[^/\s,]+"), rf"\1{MASK}"),
+)
 
 
 class SecretMask(logging.Filter):
@@ -27,10 +40,12 @@ class SecretMask(logging.Filter):
         for secret in self.secrets:
             if secret in text:
                 text = text.replace(secret, MASK)
+        for pattern, replacement in CREDENTIAL_PATTERNS:
+            text = pattern.sub(replacement, text)
         return text
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
+        if self.secrets or record.levelno <= logging.DEBUG:
             message = record.getMessage()
             masked = self.mask(message)
             if record.exc_info:
