@@ -86,8 +86,14 @@ def _assume_role_refresher(sts_client, arn: str, external_id: Optional[str]) -> 
     return refresh
 
 
-def _session_for_role(parent: boto3.Session, config: Config, arn: str, external_id: Optional[str]) -> boto3.Session:
-    sts = parent.client("sts", region_name=config.region_name)
+def sts_client_for(session: boto3.Session, config: Config):
+    """The STS client a role is assumed with (tests hand in stubbed ones instead)."""
+    return session.client("sts", region_name=config.region_name)
+
+
+def _session_for_role(parent: boto3.Session, config: Config, arn: str, external_id: Optional[str],
+                      sts_client: Callable = sts_client_for) -> boto3.Session:
+    sts = sts_client(parent, config)
     refresh = _assume_role_refresher(sts, arn, external_id)
     credentials = RefreshableCredentials.create_from_metadata(
         metadata=refresh(), refresh_using=refresh, method="sts-assume-role")
@@ -97,14 +103,15 @@ def _session_for_role(parent: boto3.Session, config: Config, arn: str, external_
     return boto3.Session(botocore_session=core, region_name=config.region_name)
 
 
-def make_session(config: Config) -> boto3.Session:
+def make_session(config: Config, sts_client: Callable = sts_client_for) -> boto3.Session:
     """The session every client is made from, with Stitch's role chain applied."""
     session = _base_session(config)
     if config.proxy_account_id and config.proxy_role_name:
-        session = _session_for_role(session, config, role_arn(config.proxy_account_id, config.proxy_role_name), None)
+        session = _session_for_role(session, config, role_arn(config.proxy_account_id, config.proxy_role_name), None,
+                                    sts_client)
     if config.assumes_role:
         session = _session_for_role(session, config, role_arn(config.account_id, config.role_name),
-                                    config.external_id)
+                                    config.external_id, sts_client)
     return session
 
 
