@@ -50,11 +50,6 @@ def _describe_selected(ctx: SyncContext, plans: list) -> dict:
     return tables
 
 
-def _emitted_schema(plan: StreamPlan) -> dict:
-    """LOG_BASED records may carry _sdc_deleted_at, so its schema says so."""
-    return output_schema(plan.schema) if plan.method == LOG_BASED else plan.schema
-
-
 def _resume_order(plans: list, currently_syncing) -> list:
     """Put the stream an interrupted run was syncing first, the rest in catalog order."""
     if not currently_syncing:
@@ -95,7 +90,9 @@ def sync(ctx: SyncContext, catalog: dict) -> None:
         st.set_currently_syncing(ctx.state, plan.tap_stream_id)
         _reset_if_method_changed(ctx, plan)
         ctx.save_state()
-        ctx.writer.schema(plan.stream, _emitted_schema(plan), plan.key_properties)
+        if plan.method == LOG_BASED:
+            plan.schema = output_schema(plan.schema)  # deletes carry _sdc_deleted_at; widening keeps it
+        ctx.writer.schema(plan.stream, plan.schema, plan.key_properties)
         count = sync_stream(ctx, plan, tables[plan.table_name])
         st.write_bookmark(ctx.state, plan.bookmark_key, "success_timestamp", utc_now_iso())
         ctx.save_state()
