@@ -121,7 +121,7 @@ def scan_to_output(ctx: SyncContext, plan: StreamPlan, table: dict, version: Opt
             if _record_page(ctx, plan, total, page):
                 ctx.save_state()
     except ClientError as exc:
-        raise _scan_error(plan, exc) from None
+        raise _scan_error(plan, exc, resumed) from None
     except TapError:
         raise
     except Exception as exc:  # noqa: BLE001 - connection failures etc. become one line
@@ -133,14 +133,18 @@ def scan_to_output(ctx: SyncContext, plan: StreamPlan, table: dict, version: Opt
     return count
 
 
-def _scan_error(plan: StreamPlan, exc: ClientError) -> TapError:
+def _scan_error(plan: StreamPlan, exc: ClientError, resumed: bool) -> TapError:
     code = error_code(exc)
     if code == "ResourceNotFoundException":
         return TapError(f"table {plan.table_name} (stream {plan.tap_stream_id}) no longer exists; remove it from "
                         "the catalog or run --discover again")
-    if code == "ValidationException" and ("ExclusiveStartKey" in str(exc) or "start key" in str(exc).lower()):
-        return TapError(f"table {plan.tap_stream_id}: the state's scan bookmark does not match the table's key; "
-                        f"remove bookmarks.{plan.tap_stream_id} from the state to re-sync the table")
+    if code == "ValidationException" and resumed:
+        # DynamoDB words a start key that does not fit the table in several ways ("The provided starting
+        # key is invalid", "Type mismatch ..."): on a resumed scan, point at the bookmark.
+        message = exc.response.get("Error", {}).get("Message", "")
+        return TapError(f"table {plan.tap_stream_id}: DynamoDB rejected the scan resumed from the state's bookmark "
+                        f"({message}); if the bookmark does not match the table's key, remove "
+                        f"bookmarks.{plan.tap_stream_id} from the state to re-sync the table")
     return describe_aws_error(exc, f"scanning table {plan.table_name}")
 
 
@@ -148,6 +152,13 @@ def sync_full_table(ctx: SyncContext, plan: StreamPlan, table: dict) -> int:
     """One FULL_TABLE run of a stream, with Stitch's version semantics."""
     key = plan.bookmark_key
     first_run = st.get_bookmark(ctx.state, key, "version") is None
+    if first_run and scan_in_progress(ctx.state, key):
+        # The records before this bookmark went out under an unknown version; a fresh version
+        # activated after only the rest would make a versioning target delete them.
+        LOGGER.warning("The state's scan bookmark for %s has no version: reading the table from the start",
+                       plan.tap_stream_id)
+        for scan_key in SCAN_KEYS:
+            st.clear_bookmark(ctx.state, key, scan_key)
     if scan_in_progress(ctx.state, key) and not first_run:
         version = st.get_bookmark(ctx.state, key, "version")
     else:

@@ -47,7 +47,7 @@ class Setting:
 
 SETTINGS = (
     Setting("region_name", "string", "AWS region",
-            "AWS region of the tables, e.g. us-east-1 (falls back to AWS_DEFAULT_REGION).", required=True),
+            "AWS region of the tables, e.g. us-east-1.", required=True),
     Setting("endpoint_url", "string", "Endpoint URL",
             "DynamoDB endpoint to use instead of AWS's, e.g. http://localhost:8000 for DynamoDB Local."),
     Setting("request_timeout", "decimal", "Request timeout (s)",

@@ -277,6 +277,23 @@ def select_streams():
     return helpers.select_streams
 
 
+@pytest.fixture
+def catalog_for(run_tap, tap_config):
+    """Discover only the named tables (config key ``tables``) and select them::
+
+        catalog = catalog_for(name, other, method="FULL_TABLE", config=None)
+
+    Streams stay in discovery order; ``method=None`` leaves replication-method unset.
+    """
+
+    def _catalog_for(*names: str, method: Optional[str] = "FULL_TABLE", config=None) -> Dict[str, Any]:
+        base = config if config is not None else tap_config
+        catalog = run_tap("--discover", config=base.with_(tables=list(names))).catalog
+        return helpers.select_streams(catalog, names, method)
+
+    return _catalog_for
+
+
 # --------------------------------------------------------------------------
 # Real tools downstream: Meltano, a Postgres target, a PostgreSQL server
 # --------------------------------------------------------------------------
