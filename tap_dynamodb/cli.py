@@ -70,7 +70,8 @@ def run(argv: Optional[list] = None) -> int:
     MASKER.add(config.secrets())
     clients = Clients(config)
     if args.test:
-        print(f"tap-dynamodb: {connection_check(config, clients)}")
+        # stderr, like every other message: stdout is only ever Singer messages
+        print(f"tap-dynamodb: {connection_check(config, clients)}", file=sys.stderr)
         return 0
     if args.discover:
         catalog = discover(config, clients)
