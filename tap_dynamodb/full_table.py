@@ -25,6 +25,7 @@ from .decode import decode_item
 from .errors import TapError
 from .output import utc_now_iso
 from .scan import parallel_pages
+from .schema_tracker import SchemaTracker
 
 LOGGER = logging.getLogger("tap_dynamodb")
 
@@ -113,8 +114,10 @@ def scan_to_output(ctx: SyncContext, plan: StreamPlan, table: dict, version: Opt
     if total > 1:
         st.write_bookmark(ctx.state, plan.bookmark_key, "scan_segments", total)
     count = 0
+    tracker = SchemaTracker(plan.stream, plan.schema, plan.key_properties, ctx.writer)
     try:
         for page in parallel_pages(ctx.clients.dynamodb, scan_request(ctx, plan), segments, total):
+            tracker.observe(page.items)
             written = ctx.writer.records(plan.stream, map(decode_item, page.items), version, utc_now_iso())
             count += written
             ctx.report.page(plan.stream, written)

@@ -33,6 +33,7 @@ TIMED_OPERATIONS = ("Scan", "GetRecords")
 FIRST_RUN = "first run"
 RESUMED = "resumed from bookmark"
 RESET = "reset (replication method changed)"
+STREAM_RESET = "reset (stream bookmarks no longer valid)"
 NEW_VERSION = "new full scan after a complete one"
 SCAN_PROGRESS_KEYS = ("last_evaluated_key", "scan_segments")
 
@@ -87,9 +88,14 @@ class Report:
         self.streams[stream] = entry
         return entry
 
+    def _entry(self, stream: str) -> StreamReport:
+        """The stream's entry; readers driven without sync() (tests, tools) get one on first use."""
+        entry = self.streams.get(stream)
+        return entry if entry is not None else self.start(stream, "unknown", "unknown")
+
     def page(self, stream: str, records: int) -> None:
         """One Scan page or GetRecords answer of `records` records has been written."""
-        entry = self.streams[stream]
+        entry = self._entry(stream)
         entry.pages += 1
         entry.records += records
         entry.unreported += records
@@ -97,13 +103,17 @@ class Report:
         if now - entry.last_point >= self.interval:
             self._record_count(entry, now)
 
+    def reset(self, stream: str) -> None:
+        """LOG_BASED: the bookmarks could not be continued (stream aged out or replaced); re-replicating."""
+        self._entry(stream).origin = STREAM_RESET
+
     def shard(self, stream: str) -> None:
         """LOG_BASED: one shard has been read (to its end or up to now)."""
-        self.streams[stream].shards += 1
+        self._entry(stream).shards += 1
 
     def finish(self, stream: str, records: Optional[int] = None) -> StreamReport:
         """The stream is done; `records` (the sync's own count) covers readers that report no pages."""
-        entry = self.streams[stream]
+        entry = self._entry(stream)
         if records is not None and records > entry.records:
             entry.unreported += records - entry.records
             entry.records = records

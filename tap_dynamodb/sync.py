@@ -18,6 +18,7 @@ from .catalog import FULL_TABLE, LOG_BASED, StreamPlan, selected_streams
 from .context import SyncContext
 from .errors import TapError
 from .full_table import sync_full_table
+from .log_based import check_table, output_schema, sync_log_based
 from .output import utc_now_iso
 from .report import start_origin
 
@@ -44,7 +45,15 @@ def _describe_selected(ctx: SyncContext, plans: list) -> dict:
             raise
         except Exception as exc:  # noqa: BLE001
             raise describe_aws_error(exc, f"describing table {plan.table_name}", ctx.config.endpoint_url) from None
+    for plan in plans:
+        if plan.method == LOG_BASED:
+            check_table(plan, tables[plan.table_name])  # refuse before any output
     return tables
+
+
+def _emitted_schema(plan: StreamPlan) -> dict:
+    """LOG_BASED records may carry _sdc_deleted_at, so its schema says so."""
+    return output_schema(plan.schema) if plan.method == LOG_BASED else plan.schema
 
 
 def _resume_order(plans: list, currently_syncing) -> list:
@@ -72,7 +81,6 @@ def sync_stream(ctx: SyncContext, plan: StreamPlan, table: dict) -> int:
     if plan.method == FULL_TABLE:
         return sync_full_table(ctx, plan, table)
     if plan.method == LOG_BASED:
-        from .log_based import sync_log_based
         return sync_log_based(ctx, plan, table)
     raise TapError(f"stream {plan.tap_stream_id}: unknown replication method {plan.method}")
 
@@ -102,7 +110,7 @@ def _sync_one(ctx: SyncContext, plan: StreamPlan, table: dict) -> None:
     LOGGER.info("Starting %s sync of %s (%s)", plan.method, plan.tap_stream_id, origin)
     ctx.report.start(plan.stream, plan.method, origin)
     ctx.save_state()
-    ctx.writer.schema(plan.stream, plan.schema, plan.key_properties)
+    ctx.writer.schema(plan.stream, _emitted_schema(plan), plan.key_properties)
     count = sync_stream(ctx, plan, table)
     ctx.report.finish(plan.stream, count)
     st.write_bookmark(ctx.state, plan.bookmark_key, "success_timestamp", utc_now_iso())

@@ -7,8 +7,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from tap_dynamodb.report import (FIRST_RUN, NEW_VERSION, RESET, RESUMED, Report, install_request_timers,
-                                 start_origin)
+from tap_dynamodb.report import (FIRST_RUN, NEW_VERSION, RESET, RESUMED, STREAM_RESET, Report,
+                                 install_request_timers, start_origin)
 
 
 def _metrics(caplog) -> list:
@@ -68,6 +68,7 @@ def test_summary_has_one_aligned_line_per_stream():
     report.page("orders", 10)
     report.finish("orders", 10)
     report.start("events", "LOG_BASED", RESUMED)
+    report.reset("events")
     report.shard("events")
     report.shard("events")
     lines = report.summary_lines()
@@ -76,7 +77,7 @@ def test_summary_has_one_aligned_line_per_stream():
     assert orders[:5] == ["orders", "FULL_TABLE", "10", "1", "-"]
     assert lines[1].endswith(FIRST_RUN)
     assert events[:5] == ["events", "LOG_BASED", "0", "0", "2"]
-    assert lines[2].endswith("did not finish")
+    assert lines[2].endswith(f"{STREAM_RESET}; did not finish")
     assert lines[0].index("method") == lines[1].index("FULL_TABLE") == lines[2].index("LOG_BASED")
 
 
