@@ -27,12 +27,12 @@ def _expected(n: int) -> dict:
             "nested": {"price": Decimal(f"0.{BIG}"), "tags": ["a", "b"]}}
 
 
-def test_meltano_run_extracts_a_table_and_continues_from_stored_state(meltano_project, make_table, ddb):
-    table = make_table(items=_items(0, 30), name_prefix="meltano")
+def test_meltano_run_extracts_a_table_then_only_its_changes_from_stored_state(meltano_project, make_table, ddb):
+    table = make_table(items=_items(0, 30), stream="NEW_AND_OLD_IMAGES", name_prefix="meltano")
     other = make_table(items=_items(0, 2), name_prefix="skipped")  # not in TAP_DYNAMODB_TABLES
     project = meltano_project
-    project.env["TAP_DYNAMODB_TABLES"] = json.dumps([table])
-    project.env["TAP_DYNAMODB__METADATA"] = json.dumps({"*": {"replication-method": "FULL_TABLE"}})
+    project.env["TAP_DYNAMODB_TABLES"] = json.dumps([table])  # Meltano's JSON-in-env form of a list
+    project.env["TAP_DYNAMODB__METADATA"] = json.dumps({"*": {"replication-method": "LOG_BASED"}})
 
     project.run("install")
     first = project.run("run", "tap-dynamodb", "target-jsonl")
@@ -40,18 +40,23 @@ def test_meltano_run_extracts_a_table_and_continues_from_stored_state(meltano_pr
     rows = sorted(project.jsonl(f"output/{table}.jsonl"), key=lambda r: r["id"])
     assert rows == [_expected(n) for n in range(30)]
     assert not (project.dir / "output" / f"{other}.jsonl").exists()
-    assert f"Starting FULL_TABLE sync of {table} (first run)" in first.stdout
+    assert f"Starting LOG_BASED sync of {table} (first run)" in first.stdout
     assert "Sync report:" in first.stdout and '"metric": "record_count"' in first.stdout
     bookmark = project.state(JOB)["singer_state"]["bookmarks"][table]
-    assert bookmark["initial_full_table_complete"] is True
+    assert bookmark["initial_full_table_complete"] is True and "shard_seq_numbers" in bookmark
 
     ddb.put_item(TableName=table, Item=_items(30, 1)[0])
+    ddb.update_item(TableName=table, Key={"id": {"S": "item-005"}}, UpdateExpression="SET n = :v",
+                    ExpressionAttributeValues={":v": {"N": BIG}})
+    ddb.delete_item(TableName=table, Key={"id": {"S": "item-007"}})
     second = project.run("run", "tap-dynamodb", "target-jsonl")
 
-    # The tap got Meltano's stored state: it knows the table was fully synced before.
-    assert f"Starting FULL_TABLE sync of {table} (new full scan after a complete one)" in second.stdout
-    rows = project.jsonl(f"output/{table}.jsonl")
-    assert len(rows) == 30 + 31  # target-jsonl appends; FULL_TABLE re-reads everything
-    assert sorted(rows[30:], key=lambda r: r["id"]) == [_expected(n) for n in range(31)]
-    new_bookmark = project.state(JOB)["singer_state"]["bookmarks"][table]
-    assert new_bookmark["version"] > bookmark["version"]
+    # The tap continued from the state Meltano stored: only the three changes were appended.
+    assert f"Starting LOG_BASED sync of {table} (resumed from bookmark)" in second.stdout
+    changes = project.jsonl(f"output/{table}.jsonl")[30:]
+    assert len(changes) == 3, changes
+    by_id = {row["id"]: row for row in changes}
+    assert by_id["item-030"] == _expected(30)
+    assert by_id["item-005"] == {**_expected(5), "n": int(BIG)}
+    deleted = by_id["item-007"]
+    assert set(deleted) == {"id", "_sdc_deleted_at"} and deleted["_sdc_deleted_at"].endswith("Z")

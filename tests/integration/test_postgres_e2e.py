@@ -31,17 +31,17 @@ def _source_items() -> list:
     ]
 
 
-def _tap(config_path, catalog_path) -> list:
-    return tap_runner.tap_command() + ["--config", str(config_path), "--catalog", str(catalog_path)]
-
-
-def _load(postgres, target_postgres_bin, tmp_path, config, catalog) -> None:
-    target_config = tmp_path / "target-postgres.json"
-    target_config.write_text(json.dumps(postgres.target_config(SCHEMA)))
-    catalog_path = tap_runner.write_json(tmp_path / "catalog.json", catalog)
-    result = run_pipeline(_tap(config.path, catalog_path), [str(target_postgres_bin), "--config", str(target_config)],
+def _load(postgres, target_postgres_bin, tmp_path, config, catalog, state=None) -> dict:
+    """Run `tap-dynamodb | target-postgres` once; the state the target emitted at the end."""
+    target_config = tap_runner.write_json(tmp_path / "target-postgres.json", postgres.target_config(SCHEMA))
+    tap = tap_runner.tap_command() + ["--config", str(config.path),
+                                      "--catalog", str(tap_runner.write_json(tmp_path / "catalog.json", catalog))]
+    if state is not None:
+        tap += ["--state", str(tap_runner.write_json(tmp_path / "state.json", state))]
+    result = run_pipeline(tap, [str(target_postgres_bin), "--config", str(target_config)],
                           tap_env=tap_runner.local_env(), target_env=tap_runner.local_env(), timeout=300)
     assert result.ok, result.failure_message()
+    return json.loads(result.target_stdout.strip().splitlines()[-1])
 
 
 def _expected_rows() -> list:
@@ -91,3 +91,29 @@ def test_full_table_lands_exactly_in_postgres(postgres, target_postgres_bin, mak
     assert rows["b"]["big"] == -int(BIG) and rows["b"]["_sdc_deleted_at"] is None
     assert rows["a"]["_sdc_table_version"] > first_version and rows["a"]["_sdc_deleted_at"] is None
     assert rows["c"]["_sdc_table_version"] == first_version and rows["c"]["_sdc_deleted_at"] is not None
+
+
+def test_log_based_changes_and_deletes_land_in_postgres(postgres, target_postgres_bin, make_table, catalog_for,
+                                                        tap_config, ddb, tmp_path):
+    table = make_table(items=_source_items(), stream="NEW_AND_OLD_IMAGES", name_prefix="pglog")
+    catalog = catalog_for(table, method="LOG_BASED")
+    state = _load(postgres, target_postgres_bin, tmp_path, tap_config, catalog)
+    assert state["bookmarks"][table]["initial_full_table_complete"] is True
+    rows = postgres.rows(f'{SCHEMA}."{table}"', "id")
+    assert [_data(r) for r in rows] == _expected_rows()
+    assert all(r["_sdc_deleted_at"] is None for r in rows)
+
+    ddb.delete_item(TableName=table, Key={"id": {"S": "a"}})
+    ddb.update_item(TableName=table, Key={"id": {"S": "b"}}, UpdateExpression="SET nested = :m",
+                    ExpressionAttributeValues={":m": {"M": {"n": {"N": f"-{BIG}"}}}})
+    ddb.put_item(TableName=table, Item={"id": {"S": "d"}, "big": {"N": BIG}})
+    _load(postgres, target_postgres_bin, tmp_path, tap_config, catalog, state=state)
+
+    rows = {r["id"]: r for r in postgres.rows(f'{SCHEMA}."{table}"', "id")}
+    assert set(rows) == {"a", "b", "c", "d"}
+    assert rows["a"]["_sdc_deleted_at"] is not None  # soft delete: the row stays, marked deleted
+    assert rows["b"]["nested"] == {"n": -int(BIG)} and rows["b"]["_sdc_deleted_at"] is None
+    assert rows["d"]["big"] == int(BIG) and rows["d"]["_sdc_deleted_at"] is None
+    assert _data(rows["c"]) == _expected_rows()[2] and rows["c"]["_sdc_deleted_at"] is None
+    # A delete RECORD carries only the key, and the target upserts whole rows: the other columns are emptied.
+    assert _data(rows["a"]) == {key: ("a" if key == "id" else None) for key in _expected_rows()[0]}
