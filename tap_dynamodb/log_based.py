@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from typing import Callable
+from typing import Callable, Optional
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -37,6 +37,7 @@ from .discover import NEW_IMAGE_VIEWS, stream_view_type
 from .errors import TapError
 from .full_table import sync_full_table
 from .output import utc_now_iso
+from .schema_tracker import SchemaTracker
 from .streams import StreamAgedOut, check_bookmarks, list_shards, walk
 
 LOGGER = logging.getLogger("tap_dynamodb")
@@ -56,7 +57,12 @@ CATCH_UP_MARGIN_SECONDS = 300
 
 
 def output_schema(schema: dict) -> dict:
-    """The stream's schema with `_sdc_deleted_at`, which REMOVE records carry."""
+    """The stream's schema with `_sdc_deleted_at`, which REMOVE records carry.
+
+    A schema without properties (Stitch's `{"type": "object"}`) accepts any record and stays so.
+    """
+    if "properties" not in schema:
+        return schema
     properties = dict(schema.get("properties") or {})
     properties.setdefault(DELETED_AT, DELETED_AT_SCHEMA)
     return {**schema, "properties": properties}
@@ -83,32 +89,35 @@ def deleted_at(epoch_seconds) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def change_record(record: dict, project: Callable[[dict], dict]) -> dict:
-    """One wire-form stream record → the RECORD it becomes."""
+def wire_change(record: dict, project: Callable[[dict], dict]) -> tuple:
+    """One wire-form stream record → (wire-form item, deleted-at timestamp or None).
+
+    INSERT and MODIFY give the (projected) NewImage; REMOVE gives the item's keys and when it
+    was deleted.
+    """
     change = record.get("dynamodb") or {}
     if record.get("eventName") == "REMOVE":
-        out = decode_item(change["Keys"])
-        out[DELETED_AT] = deleted_at(change.get("ApproximateCreationDateTime"))
-        return out
+        return change["Keys"], deleted_at(change.get("ApproximateCreationDateTime"))
     image = change.get("NewImage")
     if image is None:
         raise TapError(f"a {record.get('eventName')} stream record has no NewImage; the stream must use view type "
                        "NEW_IMAGE or NEW_AND_OLD_IMAGES")
-    return decode_item(project(image))
+    return project(image), None
+
+
+def change_record(item: dict, deleted: Optional[str]) -> dict:
+    """The RECORD a change becomes: the decoded item, plus `_sdc_deleted_at` for a delete."""
+    out = decode_item(item)
+    if deleted is not None:
+        out[DELETED_AT] = deleted
+    return out
 
 
 def _projector(plan: StreamPlan) -> Callable[[dict], dict]:
-    """The catalog's column projection as a function on wire-form images."""
+    """The catalog's column projection as a function on wire-form images (the same one the scan uses)."""
     if plan.projection is None:
         return lambda image: image
-    # NOTE: Projection.apply(item) is being added to projection.py in another branch; until it
-    # lands, stream images are emitted whole. Drop this guard once it is merged.
-    apply = getattr(plan.projection, "apply", None)
-    if apply is None:
-        LOGGER.warning("Stream %s: this version cannot apply the catalog's projection to stream images yet; "
-                       "changes are emitted with every attribute", plan.tap_stream_id)
-        return lambda image: image
-    return apply
+    return plan.projection.apply
 
 
 def _reset(ctx: SyncContext, plan: StreamPlan, reason: str) -> None:
@@ -163,13 +172,16 @@ def _read_pass(ctx: SyncContext, plan: StreamPlan, stream_arn: str, started: flo
     bookmark = st.table_bookmark(ctx.state, plan.bookmark_key)
     version = bookmark.get("version")
     project = _projector(plan)
+    tracker = SchemaTracker(plan.stream, plan.schema, plan.key_properties, ctx.writer)
     closed_while_read = False
     caught_up_at = started + CATCH_UP_MARGIN_SECONDS
     for reader in walk(client, stream_arn, shards, finished, positions, ctx.config.stream_tip_empty_pages,
                        caught_up_at):
         for page in reader.pages():
-            written = ctx.writer.records(plan.stream, [change_record(record, project) for record in page], version,
-                                         utc_now_iso())
+            changes = [wire_change(record, project) for record in page]
+            tracker.observe(item for item, deleted in changes if deleted is None)
+            written = ctx.writer.records(plan.stream, [change_record(item, deleted) for item, deleted in changes],
+                                         version, utc_now_iso())
             ctx.report.page(plan.stream, written)
             positions = {**positions, reader.shard_id: reader.last_sequence}
             bookmark["shard_seq_numbers"] = positions

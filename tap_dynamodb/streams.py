@@ -25,6 +25,7 @@ import backoff
 from botocore.exceptions import ClientError
 
 from .aws import error_code
+from .errors import TapError
 from .wire import raw_response
 
 LOGGER = logging.getLogger("tap_dynamodb")
@@ -186,7 +187,8 @@ class ShardReader:
             if answer is None:
                 expiries += 1
                 if expiries > MAX_EXPIRIES_WITHOUT_PROGRESS:
-                    raise RuntimeError(f"shard {self.shard_id}: shard iterators keep expiring before use")
+                    raise TapError(f"shard {self.shard_id}: shard iterators keep expiring before they can be used; "
+                                   "check the machine's clock and network latency, then run the sync again")
                 LOGGER.info("Shard iterator of %s expired; continuing after %s", self.shard_id,
                             self.last_sequence or "the shard's start")
                 iterator = self._iterator()

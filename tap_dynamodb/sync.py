@@ -51,11 +51,6 @@ def _describe_selected(ctx: SyncContext, plans: list) -> dict:
     return tables
 
 
-def _emitted_schema(plan: StreamPlan) -> dict:
-    """LOG_BASED records may carry _sdc_deleted_at, so its schema says so."""
-    return output_schema(plan.schema) if plan.method == LOG_BASED else plan.schema
-
-
 def _resume_order(plans: list, currently_syncing) -> list:
     """Put the stream an interrupted run was syncing first, the rest in catalog order."""
     if not currently_syncing:
@@ -110,7 +105,9 @@ def _sync_one(ctx: SyncContext, plan: StreamPlan, table: dict) -> None:
     LOGGER.info("Starting %s sync of %s (%s)", plan.method, plan.tap_stream_id, origin)
     ctx.report.start(plan.stream, plan.method, origin)
     ctx.save_state()
-    ctx.writer.schema(plan.stream, _emitted_schema(plan), plan.key_properties)
+    if plan.method == LOG_BASED:
+        plan.schema = output_schema(plan.schema)  # deletes carry _sdc_deleted_at; widening keeps it
+    ctx.writer.schema(plan.stream, plan.schema, plan.key_properties)
     count = sync_stream(ctx, plan, table)
     ctx.report.finish(plan.stream, count)
     st.write_bookmark(ctx.state, plan.bookmark_key, "success_timestamp", utc_now_iso())

@@ -179,3 +179,25 @@ def test_an_aged_out_stream_is_reset_and_the_table_replicated_again(ddb, make_ta
     again = sync_in_process(catalog, config, state=result.last_state, streams=fake_streams)
     assert again.records(name) == [{"id": "i003", "v": 33}]
     assert again.last_state["bookmarks"][name]["shard_seq_numbers"] == {"new": after_reset}
+
+
+def test_stream_images_get_the_scan_projection_and_widen_the_schema(ddb, make_table, tap_config, run_tap,
+                                                                     select_streams):
+    """Both methods emit the same shape: the Stitch projection applies to stream images too, and
+    an attribute first seen in the stream widens the schema before its record."""
+    name = make_table(stream="NEW_IMAGE", items=[
+        {"id": {"S": "a"}, "keep": {"S": "k"}, "drop": {"S": "d"}, "m": {"M": {"x": {"N": "1"}, "y": {"N": "2"}}}}])
+    config, catalog = log_based_setup(tap_config, run_tap, select_streams, name)
+    top = helpers.top_level_metadata(helpers.find_stream(catalog, name))
+    top["tap-mongodb.projection"] = "keep, m.x, fresh"
+    first = run_tap(config=config.path, catalog=catalog)
+    assert first.records(name) == [{"id": "a", "keep": "k", "m": {"x": 1}}]
+
+    ddb.put_item(TableName=name, Item={"id": {"S": "b"}, "keep": {"S": "k2"}, "drop": {"S": "d2"},
+                                       "m": {"M": {"x": {"N": "3"}, "y": {"N": "4"}}}, "fresh": {"BOOL": True}})
+    second = run_tap(config=config.path, catalog=catalog, state=first.last_state)
+    assert second.records(name) == [{"id": "b", "keep": "k2", "m": {"x": 3}, "fresh": True}]
+    kinds = [m["type"] for m in second.messages if m["type"] in ("SCHEMA", "RECORD")]
+    assert kinds == ["SCHEMA", "SCHEMA", "RECORD"]  # the widened schema comes before the record
+    widened = second.schemas(name)[-1]["schema"]["properties"]
+    assert "boolean" in widened["fresh"]["type"] and "_sdc_deleted_at" in widened
