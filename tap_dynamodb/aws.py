@@ -25,6 +25,7 @@ from .config import Config
 from .errors import TapError
 from .logs import MASKER
 from . import wire
+from .report import install_request_timers
 
 LOGGER = logging.getLogger("tap_dynamodb")
 ROLE_SESSION_NAME = "tap-dynamodb"
@@ -153,6 +154,7 @@ class Clients:
             raise TapError(NO_CREDENTIALS) from None
         wire.install(client)
         install_retry_logging(client, self.config.max_attempts)
+        install_request_timers(client)
         return client
 
     @property

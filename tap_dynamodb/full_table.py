@@ -135,7 +135,9 @@ def scan_to_output(ctx: SyncContext, plan: StreamPlan, table: dict, version: Opt
     try:
         for page in parallel_pages(ctx.clients.dynamodb, scan_request(ctx, plan), segments, total):
             tracker.observe(page.items)
-            count += ctx.writer.records(plan.stream, map(decode_item, page.items), version, utc_now_iso())
+            written = ctx.writer.records(plan.stream, map(decode_item, page.items), version, utc_now_iso())
+            count += written
+            ctx.report.page(plan.stream, written)
             if _record_page(ctx, plan, total, page):
                 ctx.save_state()
     except ClientError as exc:

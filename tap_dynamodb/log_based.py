@@ -92,12 +92,15 @@ def deleted_at(epoch_seconds) -> str:
 def wire_change(record: dict, project: Callable[[dict], dict]) -> tuple:
     """One wire-form stream record → (wire-form item, deleted-at timestamp or None).
 
-    INSERT and MODIFY give the (projected) NewImage; REMOVE gives the item's keys and when it
-    was deleted.
+    INSERT and MODIFY give the (projected) NewImage. REMOVE gives the item as it was before the
+    delete when the stream carries old images (NEW_AND_OLD_IMAGES), so that an upserting target
+    keeps the row's last values beside `_sdc_deleted_at`; with NEW_IMAGE only the keys are known.
     """
     change = record.get("dynamodb") or {}
     if record.get("eventName") == "REMOVE":
-        return change["Keys"], deleted_at(change.get("ApproximateCreationDateTime"))
+        old = change.get("OldImage")
+        item = {**project(old), **change["Keys"]} if old else change["Keys"]
+        return item, deleted_at(change.get("ApproximateCreationDateTime"))
     image = change.get("NewImage")
     if image is None:
         raise TapError(f"a {record.get('eventName')} stream record has no NewImage; the stream must use view type "
@@ -123,6 +126,7 @@ def _projector(plan: StreamPlan) -> Callable[[dict], dict]:
 def _reset(ctx: SyncContext, plan: StreamPlan, reason: str) -> None:
     LOGGER.warning("Stream %s: %s. Resetting its bookmarks and re-replicating the whole table",
                    plan.tap_stream_id, reason)
+    ctx.report.reset(plan.stream)
     bookmark = st.table_bookmark(ctx.state, plan.bookmark_key)
     kept = {key: bookmark[key] for key in KEPT_ON_RESET if key in bookmark}
     st.reset_table(ctx.state, plan.bookmark_key)
@@ -194,12 +198,14 @@ def _read_pass(ctx: SyncContext, plan: StreamPlan, stream_arn: str, started: flo
                        caught_up_at):
         for page in reader.pages():
             changes = [wire_change(record, project) for record in page]
-            tracker.observe(item for item, deleted in changes if deleted is None)
-            ctx.writer.records(plan.stream, [change_record(item, deleted) for item, deleted in changes], version,
-                               utc_now_iso())
+            tracker.observe(item for item, _ in changes)
+            written = ctx.writer.records(plan.stream, [change_record(item, deleted) for item, deleted in changes],
+                                         version, utc_now_iso())
+            ctx.report.page(plan.stream, written)
             positions = {**positions, reader.shard_id: reader.last_sequence}
             bookmark["shard_seq_numbers"] = positions
             ctx.save_state()
+        ctx.report.shard(plan.stream)
         if reader.finished:
             positions = {k: v for k, v in positions.items() if k != reader.shard_id}
             finished = finished + [reader.shard_id]

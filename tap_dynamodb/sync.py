@@ -20,6 +20,7 @@ from .errors import TapError
 from .full_table import sync_full_table
 from .log_based import check_table, output_schema, sync_log_based
 from .output import utc_now_iso
+from .report import start_origin
 
 LOGGER = logging.getLogger("tap_dynamodb")
 
@@ -58,13 +59,16 @@ def _resume_order(plans: list, currently_syncing) -> list:
     return first + [p for p in plans if p.tap_stream_id != currently_syncing]
 
 
-def _reset_if_method_changed(ctx: SyncContext, plan: StreamPlan) -> None:
+def _reset_if_method_changed(ctx: SyncContext, plan: StreamPlan) -> bool:
+    """Reset the stream's bookmarks when its replication method changed; True when it did."""
     previous = st.get_bookmark(ctx.state, plan.bookmark_key, "last_replication_method")
-    if previous and previous != plan.method:
+    changed = bool(previous and previous != plan.method)
+    if changed:
         LOGGER.info("Replication method of %s changed from %s to %s: resetting its bookmarks (table-level reset)",
                     plan.tap_stream_id, previous, plan.method)
         st.reset_table(ctx.state, plan.bookmark_key)
     st.write_bookmark(ctx.state, plan.bookmark_key, "last_replication_method", plan.method)
+    return changed
 
 
 def sync_stream(ctx: SyncContext, plan: StreamPlan, table: dict) -> int:
@@ -84,19 +88,29 @@ def sync(ctx: SyncContext, catalog: dict) -> None:
                        "stream's top-level metadata")
         return
     tables = _describe_selected(ctx, plans)
-    for plan in _resume_order(plans, ctx.state.get("currently_syncing")):
-        started = time.monotonic()
-        LOGGER.info("Starting %s sync of %s", plan.method, plan.tap_stream_id)
-        st.set_currently_syncing(ctx.state, plan.tap_stream_id)
-        _reset_if_method_changed(ctx, plan)
-        ctx.save_state()
-        if plan.method == LOG_BASED:
-            plan.schema = output_schema(plan.schema)  # deletes carry _sdc_deleted_at; widening keeps it
-        ctx.writer.schema(plan.stream, plan.schema, plan.key_properties)
-        count = sync_stream(ctx, plan, tables[plan.table_name])
-        st.write_bookmark(ctx.state, plan.bookmark_key, "success_timestamp", utc_now_iso())
-        ctx.save_state()
-        LOGGER.info("Finished %s sync of %s: %d records in %.1f s", plan.method, plan.tap_stream_id, count,
-                    time.monotonic() - started)
+    try:
+        for plan in _resume_order(plans, ctx.state.get("currently_syncing")):
+            _sync_one(ctx, plan, tables[plan.table_name])
+    finally:
+        ctx.report.log_summary()  # also after a failure: what was done before it
     st.set_currently_syncing(ctx.state, None)
     ctx.save_state()
+
+
+def _sync_one(ctx: SyncContext, plan: StreamPlan, table: dict) -> None:
+    started = time.monotonic()
+    st.set_currently_syncing(ctx.state, plan.tap_stream_id)
+    was_reset = _reset_if_method_changed(ctx, plan)
+    origin = start_origin(st.table_bookmark(ctx.state, plan.bookmark_key), plan.method, was_reset)
+    LOGGER.info("Starting %s sync of %s (%s)", plan.method, plan.tap_stream_id, origin)
+    ctx.report.start(plan.stream, plan.method, origin)
+    ctx.save_state()
+    if plan.method == LOG_BASED:
+        plan.schema = output_schema(plan.schema)  # deletes carry _sdc_deleted_at; widening keeps it
+    ctx.writer.schema(plan.stream, plan.schema, plan.key_properties)
+    count = sync_stream(ctx, plan, table)
+    ctx.report.finish(plan.stream, count)
+    st.write_bookmark(ctx.state, plan.bookmark_key, "success_timestamp", utc_now_iso())
+    ctx.save_state()
+    LOGGER.info("Finished %s sync of %s: %d records in %.1f s", plan.method, plan.tap_stream_id, count,
+                time.monotonic() - started)

@@ -393,3 +393,60 @@ def fault_proxy(endpoint_url):
     yield _fault_proxy
     for proxy in started:
         proxy.stop()
+
+
+# Real tools downstream: Meltano, a Postgres target, a PostgreSQL server
+# --------------------------------------------------------------------------
+
+def _tool(name: str) -> Path:
+    from devtools.tool_venvs import ToolInstallError, ensure_tool
+
+    try:
+        return ensure_tool(name)
+    except ToolInstallError as exc:
+        pytest.fail(f"could not install {name} for the end-to-end tests: {exc}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def meltano_bin() -> Path:
+    """The ``meltano`` executable, from its own cached venv (``devtools.tool_venvs``)."""
+    return _tool("meltano")
+
+
+@pytest.fixture(scope="session")
+def target_postgres_bin() -> Path:
+    """MeltanoLabs ``target-postgres``, from its own cached venv."""
+    return _tool("target-postgres")
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A private PostgreSQL server (Debian's binaries) on a free port, session-wide.
+    Fails, never skips, when it cannot start."""
+    from devtools.postgres import PostgresError, PostgresServer
+
+    server = PostgresServer()
+    try:
+        server.start()
+    except PostgresError as exc:
+        pytest.fail(f"PostgreSQL could not be started: {exc}", pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def meltano_project(tmp_path, meltano_bin, endpoint_url):
+    """A copy of the repository's Meltano project in a temp dir (its own ``.meltano/``,
+    system database, state and ``output/``), with the tap's settings for DynamoDB Local
+    set the way users set them: ``TAP_DYNAMODB_*`` environment variables.  Returns a
+    :class:`devtools.meltano_project.MeltanoProject`; add variables to ``.env``."""
+    from devtools.meltano_project import MeltanoProject
+
+    return MeltanoProject.copy_of_repo(meltano_bin, tmp_path / "meltano-project", extra_env={
+        "TAP_DYNAMODB_ENDPOINT_URL": endpoint_url,
+        "TAP_DYNAMODB_REGION_NAME": LOCAL_CREDENTIALS["region_name"],
+        "TAP_DYNAMODB_AWS_ACCESS_KEY_ID": LOCAL_CREDENTIALS["aws_access_key_id"],
+        "TAP_DYNAMODB_AWS_SECRET_ACCESS_KEY": LOCAL_CREDENTIALS["aws_secret_access_key"],
+    })

@@ -65,7 +65,9 @@ def test_initial_sync_then_changes_then_nothing_then_exactly_one_change(ddb, mak
     assert set(final) == {"new", "i001", "i002"}
     assert final["i001"]["v"] == 103
     assert '"v":0.000000000000000000000000000000000001' in second.stdout
-    assert set(final["i002"]) == {"id", "_sdc_deleted_at"} and ISO_UTC.match(final["i002"]["_sdc_deleted_at"])
+    # NEW_AND_OLD_IMAGES: a delete carries the item's last values beside _sdc_deleted_at
+    assert set(final["i002"]) == {"id", "v", "_sdc_deleted_at"} and final["i002"]["v"] == 2
+    assert ISO_UTC.match(final["i002"]["_sdc_deleted_at"])
 
     third = run_tap(config=config.path, catalog=catalog, state=second.last_state)
     assert third.records(name) == []
@@ -201,3 +203,14 @@ def test_stream_images_get_the_scan_projection_and_widen_the_schema(ddb, make_ta
     assert kinds == ["SCHEMA", "SCHEMA", "RECORD"]  # the widened schema comes before the record
     widened = second.schemas(name)[-1]["schema"]["properties"]
     assert "boolean" in widened["fresh"]["type"] and "_sdc_deleted_at" in widened
+
+
+def test_a_delete_on_a_new_image_stream_carries_the_keys(ddb, make_table, tap_config, run_tap, select_streams):
+    name = make_table(hash_key=("id", "S"), range_key=("n", "N"), stream="NEW_IMAGE",
+                      items=[{"id": {"S": "a"}, "n": {"N": "1"}, "v": {"S": "x"}}])
+    config, catalog = log_based_setup(tap_config, run_tap, select_streams, name)
+    first = run_tap(config=config.path, catalog=catalog)
+    ddb.delete_item(TableName=name, Key={"id": {"S": "a"}, "n": {"N": "1"}})
+    second = run_tap(config=config.path, catalog=catalog, state=first.last_state)
+    [deleted] = second.records(name)
+    assert set(deleted) == {"id", "n", "_sdc_deleted_at"} and (deleted["id"], deleted["n"]) == ("a", 1)
