@@ -21,7 +21,7 @@ from . import state as st
 from .aws import describe_aws_error, error_code
 from .catalog import StreamPlan
 from .context import SyncContext
-from .decode import decode_item
+from .decode import decode_items
 from .errors import TapError
 from .output import utc_now_iso
 from .scan import parallel_pages
@@ -115,7 +115,8 @@ def scan_to_output(ctx: SyncContext, plan: StreamPlan, table: dict, version: Opt
     count = 0
     try:
         for page in parallel_pages(ctx.clients.dynamodb, scan_request(ctx, plan), segments, total):
-            count += ctx.writer.records(plan.stream, map(decode_item, page.items), version, utc_now_iso())
+            count += ctx.writer.records(plan.stream, decode_items(page.items, page.numbers_checked), version,
+                                        utc_now_iso())
             if _record_page(ctx, plan, total, page):
                 ctx.save_state()
     except ClientError as exc:

@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass
 from typing import Iterator, Optional
 
-from .wire import key_for_botocore, raw_response
+from .wire import key_for_botocore, numbers_checked, raw_response
 
 _DONE = object()
 
@@ -25,6 +25,7 @@ class Page:
     segment: int
     items: list
     last_evaluated_key: Optional[dict]
+    numbers_checked: bool = False  # every N in `items` is JSON number text (decode.decode_items)
 
 
 def scan_segment(client, request: dict, segment: int, total: int, start_key: Optional[dict]) -> Iterator[Page]:
@@ -36,9 +37,10 @@ def scan_segment(client, request: dict, segment: int, total: int, start_key: Opt
     if start_key:
         params["ExclusiveStartKey"] = key_for_botocore(start_key)
     while True:
-        answer = raw_response(client.scan(**params))
+        response = client.scan(**params)
+        answer = raw_response(response)
         last = answer.get("LastEvaluatedKey")
-        yield Page(segment, answer.get("Items", []), last)
+        yield Page(segment, answer.get("Items", []), last, numbers_checked(response))
         if not last:
             return
         params["ExclusiveStartKey"] = key_for_botocore(last)
