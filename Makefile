@@ -10,7 +10,7 @@ VENV_DEPS := $(wildcard setup.py) requirements-dev.txt
 VENV_STAMP := $(VENV)/.installed.stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help venv install-local test unit integration demo bench clean distclean
+.PHONY: help venv install-local test unit integration e2e demo bench clean distclean
 
 help:
 	@echo "make venv           create $(VENV) and install the package + test deps"
@@ -18,9 +18,10 @@ help:
 	@echo "make test           all tests (starts DynamoDB Local)"
 	@echo "make unit           unit tests only (no DynamoDB Local)"
 	@echo "make integration    integration tests only"
+	@echo "make e2e            end-to-end tests only (Meltano, target-postgres + PostgreSQL; marked slow)"
 	@echo "make demo           end-to-end demo against DynamoDB Local"
 	@echo "make bench          benchmarks"
-	@echo "make clean          remove venv and caches (distclean: also DynamoDB Local)"
+	@echo "make clean          remove venv and caches (distclean: also DynamoDB Local and .test-cache)"
 	@echo "Variables: PYTHON=$(PYTHON) PYTEST_ARGS='$(PYTEST_ARGS)'"
 
 venv: $(VENV_STAMP)
@@ -49,6 +50,9 @@ unit: venv
 integration: venv install-local
 	$(VENV_PY) -m pytest $(PYTEST_ARGS) tests/integration
 
+e2e: venv install-local
+	$(VENV_PY) -m pytest $(PYTEST_ARGS) -m slow tests/integration
+
 demo: venv install-local
 	$(VENV_PY) -m devtools.demo
 
@@ -60,4 +64,4 @@ clean:
 	find . -name __pycache__ -type d -prune -not -path './.dynamodb-local/*' -exec rm -rf {} +
 
 distclean: clean
-	rm -rf .dynamodb-local
+	rm -rf .dynamodb-local .test-cache

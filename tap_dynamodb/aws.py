@@ -22,6 +22,7 @@ from botocore.exceptions import (BotoCoreError, ClientError, ConnectTimeoutError
 from .config import Config
 from .errors import TapError
 from . import wire
+from .report import install_request_timers
 
 LOGGER = logging.getLogger("tap_dynamodb")
 ROLE_SESSION_NAME = "tap-dynamodb"
@@ -131,6 +132,7 @@ class Clients:
         except (NoCredentialsError, PartialCredentialsError):
             raise TapError(NO_CREDENTIALS) from None
         wire.install(client)
+        install_request_timers(client)
         return client
 
     @property

@@ -2,12 +2,15 @@
 
 Selection and the replication method live in the stream's top-level metadata
 (breadcrumb []), as Stitch and Meltano write them: `selected`, `replication-method`.
-A stream whose id contains an index (see discover) is a secondary-index "view" read with
-Scan's IndexName.
+Column selection (field metadata or Stitch's projection keys, see projection.py) becomes a
+Projection, and the plan's schema keeps only the top-level properties it reads. A stream
+whose top-level metadata names `tap-dynamodb.index-name` is a secondary-index "view"
+(see discover) read with Scan's IndexName.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 from dataclasses import dataclass
 from typing import Any, Optional
@@ -91,15 +94,21 @@ def selected_streams(raw_catalog: Any) -> list:
             raise TapError(f"stream {stream_id} is a secondary index; indexes can only use FULL_TABLE")
         key_properties = entry.get("key_properties") or top.get("view-key-properties") or \
             top.get("table-key-properties") or []
+        schema = copy.deepcopy(entry.get("schema") or {"type": "object"})
+        properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+        projection = projection_mod.for_stream(stream_id, md, list(key_properties), list(properties))
+        if projection is not None and properties:
+            schema["properties"] = {name: sub for name, sub in properties.items()
+                                    if name in projection.top_level_names}
         plans.append(StreamPlan(
             tap_stream_id=stream_id,
             stream=entry.get("stream") or stream_id,
             table_name=table_name,
             index_name=index_name,
             key_properties=list(key_properties),
-            schema=entry.get("schema") or {"type": "object"},
+            schema=schema,
             metadata=entry.get("metadata") or [],
             method=method,
-            projection=projection_mod.from_metadata(stream_id, top),
+            projection=projection,
         ))
     return plans

@@ -1,4 +1,6 @@
-"""The command line: `tap-dynamodb --config C [--discover | --catalog F] [--state S]`.
+"""The command line: `tap-dynamodb --config C [--discover | --catalog F [--state S] | --test]`.
+
+`--about [--format text|json|markdown]` and `--version` need no config.
 
 Every problem a user can fix ends as one line on stderr and a non-zero exit; secrets from
 the config are masked in every line the tap prints.
@@ -16,8 +18,10 @@ from typing import Optional
 import orjson
 
 from . import __version__
+from .about import FORMATS, render_about
 from .aws import Clients
 from .catalog import selected_streams
+from .check import connection_check
 from .config import load_json_file, parse_config
 from .context import SyncContext
 from .discover import discover
@@ -42,6 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("-d", "--discover", action="store_true", help="print the catalog of the tables")
     mode.add_argument("--catalog", help="catalog JSON file with the selected streams")
     mode.add_argument("-p", "--properties", help="catalog JSON file (the older Singer name)")
+    mode.add_argument("--test", action="store_true",
+                      help="check the connection: list the tables, exit 0 with their count or 1 with the error")
+    mode.add_argument("--about", action="store_true", help="print name, version, capabilities and settings")
+    parser.add_argument("--format", choices=FORMATS, default="text", help="output format of --about")
     parser.add_argument("-s", "--state", help="state JSON file from an earlier run")
     parser.add_argument("--log-level", default="INFO", type=str.upper,
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="stderr log level")
@@ -66,12 +74,19 @@ def run(argv: Optional[list] = None) -> int:
     """Parse arguments and run discovery or sync; raises TapError for user-fixable problems."""
     args = build_parser().parse_args(argv)
     setup_logging(args.log_level)
+    if args.about:
+        print(render_about(args.format))
+        return 0
     if not args.config:
         raise UsageError("--config is required: tap-dynamodb --config config.json [--discover | --catalog FILE]")
     raw_config = load_json_file(args.config, "config")
     config = parse_config(raw_config)
     MASKER.add(config.secrets())
     clients = Clients(config)
+    if args.test:
+        # stderr, like every other message: stdout is only ever Singer messages
+        print(f"tap-dynamodb: {connection_check(config, clients)}", file=sys.stderr)
+        return 0
     if args.discover:
         catalog = discover(config, clients)
         sys.stdout.buffer.write(orjson.dumps(catalog, option=orjson.OPT_INDENT_2) + b"\n")

@@ -9,7 +9,6 @@ the `Config` it receives and a wrong value is reported as one line naming the ke
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -139,7 +138,7 @@ def parse_config(raw: Any) -> Config:
     """Check a config dict and return a Config, raising TapError naming the first bad key."""
     if not isinstance(raw, dict):
         raise TapError("config must be a JSON object with at least region_name")
-    region = _as_str("region_name", raw.get("region_name")) or os.environ.get("AWS_DEFAULT_REGION")
+    region = _as_str("region_name", raw.get("region_name"))
     if not region:
         raise TapError("config key region_name is missing; set it to the AWS region of your tables, "
                        "e.g. \"us-east-1\"")

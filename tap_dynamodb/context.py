@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from .aws import Clients
 from .config import Config
 from .output import MessageWriter
+from .report import Report
 
 LOGGER = logging.getLogger("tap_dynamodb")
 
@@ -18,6 +19,7 @@ class SyncContext:
     clients: Clients
     writer: MessageWriter
     state: dict = field(default_factory=lambda: {"bookmarks": {}})
+    report: Report = field(default_factory=Report)  # readers call report.page() once per page
 
     def save_state(self) -> None:
         """Emit the current state; the writer flushes every record before it."""

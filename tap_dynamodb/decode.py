@@ -47,6 +47,8 @@ def numbers_are_json(body: bytes) -> bool:
 
 def number(text: str) -> Fragment:
     """An exact JSON number literal for DynamoDB's N text."""
+    if not isinstance(text, str):
+        raise DecodeError(f"{text!r} is not a DynamoDB number (N values are decimal text)")
     if _JSON_NUMBER.fullmatch(text):
         return Fragment(text)
     return Fragment(_normalize_number(text))

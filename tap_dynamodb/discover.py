@@ -1,7 +1,11 @@
 """Discovery: ListTables (paginated) and DescribeTable → a Singer catalog.
 
 One stream per table, with its key properties, item count, the replication methods the
-table can use (LOG_BASED only with a NEW_IMAGE or NEW_AND_OLD_IMAGES stream) and a schema.
+table can use (LOG_BASED only with a NEW_IMAGE or NEW_AND_OLD_IMAGES stream) and a schema
+inferred from a sample (schema.py). Each global or local secondary index becomes a "view"
+stream of its own, `<table>:<index>` (":" cannot occur in DynamoDB names, so the id is
+unambiguous, and Meltano's `select` patterns, which split at the first ".", still reach
+it), read with Scan's IndexName, FULL_TABLE only and not selected by default.
 Tables are filtered by name (`tables`, `exclude_tables`) before they are described, so that
 discovering a few tables in an account with thousands stays fast.
 """
@@ -22,6 +26,8 @@ from . import schema as schema_mod
 LOGGER = logging.getLogger("tap_dynamodb")
 
 NEW_IMAGE_VIEWS = ("NEW_IMAGE", "NEW_AND_OLD_IMAGES")
+INDEX_SEPARATOR = ":"
+INDEX_STREAM_SEPARATOR = "__"
 
 
 def list_table_names(client) -> list:
@@ -107,6 +113,86 @@ def table_entry(table: dict, sample: Optional[list] = None) -> dict:
     }
 
 
+def index_stream_id(table_name: str, index_name: str) -> str:
+    return f"{table_name}{INDEX_SEPARATOR}{index_name}"
+
+
+def secondary_indexes(table: dict) -> list:
+    """(kind, index description) of every GSI, then every LSI, as DescribeTable lists them."""
+    return [("GSI", index) for index in table.get("GlobalSecondaryIndexes") or []] + \
+        [("LSI", index) for index in table.get("LocalSecondaryIndexes") or []]
+
+
+def index_keys(table: dict, index: dict) -> list:
+    """The index's keys, then the table's keys it does not already have: together unique per item."""
+    keys = key_names(index["KeySchema"])
+    return keys + [k for k in key_names(table["KeySchema"]) if k not in keys]
+
+
+def index_schema(table: dict, index: dict, sample: list) -> dict:
+    """The schema of what the index projects: keys only, keys plus the INCLUDE list, or all."""
+    projection = index.get("Projection") or {}
+    kind = projection.get("ProjectionType", "ALL")
+    keys = index_keys(table, index)
+    if kind == "KEYS_ONLY":
+        sample = []
+    elif kind == "INCLUDE":
+        allowed = set(keys) | set(projection.get("NonKeyAttributes") or [])
+        sample = [{k: v for k, v in item.items() if k in allowed} for item in sample]
+    return schema_mod.table_schema(table, sample, keys)
+
+
+def index_entry(table: dict, kind: str, index: dict, sample: Optional[list] = None) -> dict:
+    """The catalog entry of one secondary index, a view of its table."""
+    table_name, index_name = table["TableName"], index["IndexName"]
+    keys = index_keys(table, index)
+    schema = index_schema(table, index, sample or [])
+    projection = index.get("Projection") or {}
+    top = {
+        "is-view": True,
+        "view-key-properties": keys,
+        "tap-dynamodb.table-name": table_name,
+        "tap-dynamodb.index-name": index_name,
+        "tap-dynamodb.index-type": kind,
+        "tap-dynamodb.index-projection": projection.get("ProjectionType", "ALL"),
+        "row-count": index.get("ItemCount", 0),
+        "tap-dynamodb.valid-replication-methods": ["FULL_TABLE"],
+        "forced-replication-method": "FULL_TABLE",
+        "selected-by-default": False,
+    }
+    if projection.get("NonKeyAttributes"):
+        top["tap-dynamodb.index-non-key-attributes"] = list(projection["NonKeyAttributes"])
+    stream_id = index_stream_id(table_name, index_name)
+    return {
+        "tap_stream_id": stream_id,
+        "stream": f"{table_name}{INDEX_STREAM_SEPARATOR}{index_name}",
+        "table_name": table_name,
+        "key_properties": keys,
+        "schema": schema,
+        "metadata": [{"breadcrumb": [], "metadata": top}] + schema_mod.field_metadata(schema, keys),
+    }
+
+
+def table_entries(client, table: dict, sample_size: int) -> list:
+    """The entries of a table and of each of its secondary indexes."""
+    sample = schema_mod.sample_items(client, table, sample_size)
+    entries = [table_entry(table, sample)]
+    for kind, index in secondary_indexes(table):
+        needs_sample = (index.get("Projection") or {}).get("ProjectionType") != "KEYS_ONLY"
+        index_sample = schema_mod.sample_items(client, table, sample_size, index["IndexName"]) \
+            if needs_sample else []
+        entries.append(index_entry(table, kind, index, index_sample))
+    return entries
+
+
+def _unique_stream_names(streams: list) -> None:
+    """An index stream whose `<table>__<index>` name a table already uses is named by its id."""
+    taken = [entry["stream"] for entry in streams]
+    for entry in streams:
+        if entry["stream"] != entry["tap_stream_id"] and taken.count(entry["stream"]) > 1:
+            entry["stream"] = entry["tap_stream_id"]
+
+
 def discover(config: Config, clients: Clients) -> dict:
     """The catalog of every table the config lets us see."""
     client = clients.dynamodb
@@ -127,10 +213,15 @@ def discover(config: Config, clients: Clients) -> dict:
             raise describe_aws_error(exc, f"describing table {name}", config.endpoint_url) from None
         if table is None:
             continue
-        sample = schema_mod.sample_items(client, table, config.infer_schema_sample_size)
-        streams.append(table_entry(table, sample))
-        LOGGER.info("Discovered table %s (%s items, methods %s)", name, table.get("ItemCount", 0),
-                    ", ".join(valid_methods(table)))
+        try:
+            entries = table_entries(client, table, config.infer_schema_sample_size)
+        except Exception as exc:  # noqa: BLE001
+            raise describe_aws_error(exc, f"sampling table {name}", config.endpoint_url) from None
+        streams.extend(entries)
+        LOGGER.info("Discovered table %s (%s items, methods %s, %d secondary index%s)", name,
+                    table.get("ItemCount", 0), ", ".join(valid_methods(table)), len(entries) - 1,
+                    "" if len(entries) == 2 else "es")
     if not streams and not names:
         LOGGER.warning("No tables found in region %s", config.region_name)
+    _unique_stream_names(streams)
     return {"streams": streams}

@@ -25,6 +25,7 @@ from .decode import decode_items
 from .errors import TapError
 from .output import utc_now_iso
 from .scan import parallel_pages
+from .schema_tracker import SchemaTracker
 
 LOGGER = logging.getLogger("tap_dynamodb")
 
@@ -113,14 +114,18 @@ def scan_to_output(ctx: SyncContext, plan: StreamPlan, table: dict, version: Opt
     if total > 1:
         st.write_bookmark(ctx.state, plan.bookmark_key, "scan_segments", total)
     count = 0
+    tracker = SchemaTracker(plan.stream, plan.schema, plan.key_properties, ctx.writer)
     try:
         for page in parallel_pages(ctx.clients.dynamodb, scan_request(ctx, plan), segments, total):
-            count += ctx.writer.records(plan.stream, decode_items(page.items, page.numbers_checked), version,
-                                        utc_now_iso())
+            tracker.observe(page.items)
+            written = ctx.writer.records(plan.stream, decode_items(page.items, page.numbers_checked), version,
+                                         utc_now_iso())
+            count += written
+            ctx.report.page(plan.stream, written)
             if _record_page(ctx, plan, total, page):
                 ctx.save_state()
     except ClientError as exc:
-        raise _scan_error(plan, exc) from None
+        raise _scan_error(plan, exc, resumed) from None
     except TapError:
         raise
     except Exception as exc:  # noqa: BLE001 - connection failures etc. become one line
@@ -132,14 +137,18 @@ def scan_to_output(ctx: SyncContext, plan: StreamPlan, table: dict, version: Opt
     return count
 
 
-def _scan_error(plan: StreamPlan, exc: ClientError) -> TapError:
+def _scan_error(plan: StreamPlan, exc: ClientError, resumed: bool) -> TapError:
     code = error_code(exc)
     if code == "ResourceNotFoundException":
         return TapError(f"table {plan.table_name} (stream {plan.tap_stream_id}) no longer exists; remove it from "
                         "the catalog or run --discover again")
-    if code == "ValidationException" and ("ExclusiveStartKey" in str(exc) or "start key" in str(exc).lower()):
-        return TapError(f"table {plan.tap_stream_id}: the state's scan bookmark does not match the table's key; "
-                        f"remove bookmarks.{plan.tap_stream_id} from the state to re-sync the table")
+    if code == "ValidationException" and resumed:
+        # DynamoDB words a start key that does not fit the table in several ways ("The provided starting
+        # key is invalid", "Type mismatch ..."): on a resumed scan, point at the bookmark.
+        message = exc.response.get("Error", {}).get("Message", "")
+        return TapError(f"table {plan.tap_stream_id}: DynamoDB rejected the scan resumed from the state's bookmark "
+                        f"({message}); if the bookmark does not match the table's key, remove "
+                        f"bookmarks.{plan.tap_stream_id} from the state to re-sync the table")
     return describe_aws_error(exc, f"scanning table {plan.table_name}")
 
 
@@ -147,6 +156,13 @@ def sync_full_table(ctx: SyncContext, plan: StreamPlan, table: dict) -> int:
     """One FULL_TABLE run of a stream, with Stitch's version semantics."""
     key = plan.bookmark_key
     first_run = st.get_bookmark(ctx.state, key, "version") is None
+    if first_run and scan_in_progress(ctx.state, key):
+        # The records before this bookmark went out under an unknown version; a fresh version
+        # activated after only the rest would make a versioning target delete them.
+        LOGGER.warning("The state's scan bookmark for %s has no version: reading the table from the start",
+                       plan.tap_stream_id)
+        for scan_key in SCAN_KEYS:
+            st.clear_bookmark(ctx.state, key, scan_key)
     if scan_in_progress(ctx.state, key) and not first_run:
         version = st.get_bookmark(ctx.state, key, "version")
     else:

@@ -8,7 +8,7 @@ what an earlier one looked like: N is always "number" (never "integer").
 
 from __future__ import annotations
 
-from typing import Iterable, Optional
+from typing import Callable, Iterable, Optional
 
 from .wire import key_for_botocore, raw_response
 
@@ -39,7 +39,7 @@ def merge(a: Optional[dict], b: Optional[dict]) -> dict:
         return dict(b or {})
     if not b:
         return dict(a)
-    types = sorted(set(_types(a)) | set(_types(b)), key=_TYPE_ORDER.index)
+    types = sorted(set(_types(a)) | set(_types(b)), key=_type_rank)
     out = {"type": types}
     if "object" in types:
         props = dict(a.get("properties", {}))
@@ -54,7 +54,73 @@ def merge(a: Optional[dict], b: Optional[dict]) -> dict:
     return out
 
 
-_TYPE_ORDER = ["null", "boolean", "number", "string", "object", "array"]
+_TYPE_ORDER = ["null", "boolean", "integer", "number", "string", "object", "array"]
+
+
+def _type_rank(kind: str) -> int:
+    return _TYPE_ORDER.index(kind) if kind in _TYPE_ORDER else len(_TYPE_ORDER)
+
+
+def fits(typed: dict, schema: Optional[dict]) -> bool:
+    """True when `merge(schema, value_schema(typed))` would add nothing to `schema`.
+
+    A map key missing from `properties` or an element type missing from `items` does not
+    fit: the schema must describe every attribute.
+    """
+    return checker(schema)(typed)
+
+
+def scalar_tags(schema: Optional[dict]) -> frozenset:
+    """The scalar and set type tags (S, N, B, BOOL, NULL, SS, NS, BS) a schema accepts whole."""
+    kind = set(_types(schema or {}))
+    tags = set()
+    if "string" in kind:
+        tags.add("B")
+        if "contentEncoding" not in (schema or {}):
+            tags.add("S")
+    for tag, json_type in (("N", "number"), ("BOOL", "boolean"), ("NULL", "null")):
+        if json_type in kind:
+            tags.add(tag)
+    if "array" in kind:
+        element_tags = scalar_tags((schema or {}).get("items"))
+        tags.update(set_tag for set_tag, element in _SET_ELEMENT.items() if element in element_tags)
+    return frozenset(tags)
+
+
+def checker(schema: Optional[dict]) -> Callable[[dict], bool]:
+    """`fits` compiled for one schema: sync-time widening calls it for every map and list value,
+    so each level's accepted tags are computed once, not per value."""
+    tags = scalar_tags(schema)
+    kind = set(_types(schema or {}))
+    members = {name: checker(sub) for name, sub in (schema or {}).get("properties", {}).items()} \
+        if "object" in kind else None
+    element = checker((schema or {}).get("items")) if "array" in kind else None
+
+    def check(typed: dict) -> bool:
+        for tag, value in typed.items():
+            if tag in tags:
+                return True
+            if tag == "M" and members is not None:
+                for name, member in value.items():
+                    sub = members.get(name)
+                    if sub is None or not sub(member):
+                        return False
+                return True
+            if tag == "L" and element is not None:
+                for item in value:
+                    if not element(item):
+                        return False
+                return True
+            if tag not in _KNOWN_TAGS:
+                raise ValueError(f"unknown DynamoDB type {tag!r}")
+            return False
+        return False
+
+    return check
+
+
+_SET_ELEMENT = {"SS": "S", "NS": "N", "BS": "B"}
+_KNOWN_TAGS = frozenset(("S", "N", "B", "BOOL", "NULL", "M", "L", "SS", "NS", "BS"))
 
 
 def value_schema(typed: dict) -> dict:
@@ -87,14 +153,24 @@ def infer_properties(items: Iterable[dict]) -> dict:
     return properties
 
 
-def table_schema(table: dict, sample: list, key_schema: Optional[list] = None) -> dict:
-    """The schema of a table (or index): typed, required keys plus inferred attributes."""
+def table_schema(table: dict, sample: list, keys: Optional[list] = None) -> dict:
+    """The schema of a table (or index): typed, required keys plus inferred attributes.
+
+    `keys` defaults to the table's key attributes; an index passes its own keys plus the
+    table's. Key properties come first, in key order, then the sampled attributes.
+    """
     definitions = {d["AttributeName"]: d["AttributeType"] for d in table.get("AttributeDefinitions", [])}
-    keys = [k["AttributeName"] for k in (key_schema or table["KeySchema"])]
-    properties = infer_properties(sample)
-    for name in keys:
-        properties[name] = dict(KEY_TYPES[definitions[name]])
-    return {"type": "object", "properties": properties, "required": keys}
+    if keys is None:
+        keys = [k["AttributeName"] for k in table["KeySchema"]]
+    inferred = infer_properties(sample)
+    properties = {name: dict(KEY_TYPES[definitions[name]]) for name in keys}
+    properties.update((name, sub) for name, sub in inferred.items() if name not in properties)
+    return {"type": "object", "properties": properties, "required": list(keys)}
+
+
+def is_open(schema: dict) -> bool:
+    """A schema without `properties` (Stitch's `{"type": "object"}`) accepts any attribute."""
+    return not isinstance(schema.get("properties"), dict)
 
 
 def field_metadata(schema: dict, keys: list) -> list:

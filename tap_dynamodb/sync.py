@@ -18,7 +18,9 @@ from .catalog import FULL_TABLE, LOG_BASED, StreamPlan, selected_streams
 from .context import SyncContext
 from .errors import TapError
 from .full_table import sync_full_table
+from .log_based import check_table, output_schema, sync_log_based
 from .output import utc_now_iso
+from .report import start_origin
 
 LOGGER = logging.getLogger("tap_dynamodb")
 
@@ -43,6 +45,9 @@ def _describe_selected(ctx: SyncContext, plans: list) -> dict:
             raise
         except Exception as exc:  # noqa: BLE001
             raise describe_aws_error(exc, f"describing table {plan.table_name}", ctx.config.endpoint_url) from None
+    for plan in plans:
+        if plan.method == LOG_BASED:
+            check_table(plan, tables[plan.table_name])  # refuse before any output
     return tables
 
 
@@ -54,13 +59,16 @@ def _resume_order(plans: list, currently_syncing) -> list:
     return first + [p for p in plans if p.tap_stream_id != currently_syncing]
 
 
-def _reset_if_method_changed(ctx: SyncContext, plan: StreamPlan) -> None:
+def _reset_if_method_changed(ctx: SyncContext, plan: StreamPlan) -> bool:
+    """Reset the stream's bookmarks when its replication method changed; True when it did."""
     previous = st.get_bookmark(ctx.state, plan.bookmark_key, "last_replication_method")
-    if previous and previous != plan.method:
+    changed = bool(previous and previous != plan.method)
+    if changed:
         LOGGER.info("Replication method of %s changed from %s to %s: resetting its bookmarks (table-level reset)",
                     plan.tap_stream_id, previous, plan.method)
         st.reset_table(ctx.state, plan.bookmark_key)
     st.write_bookmark(ctx.state, plan.bookmark_key, "last_replication_method", plan.method)
+    return changed
 
 
 def sync_stream(ctx: SyncContext, plan: StreamPlan, table: dict) -> int:
@@ -68,7 +76,6 @@ def sync_stream(ctx: SyncContext, plan: StreamPlan, table: dict) -> int:
     if plan.method == FULL_TABLE:
         return sync_full_table(ctx, plan, table)
     if plan.method == LOG_BASED:
-        from .log_based import sync_log_based
         return sync_log_based(ctx, plan, table)
     raise TapError(f"stream {plan.tap_stream_id}: unknown replication method {plan.method}")
 
@@ -81,17 +88,29 @@ def sync(ctx: SyncContext, catalog: dict) -> None:
                        "stream's top-level metadata")
         return
     tables = _describe_selected(ctx, plans)
-    for plan in _resume_order(plans, ctx.state.get("currently_syncing")):
-        started = time.monotonic()
-        LOGGER.info("Starting %s sync of %s", plan.method, plan.tap_stream_id)
-        st.set_currently_syncing(ctx.state, plan.tap_stream_id)
-        _reset_if_method_changed(ctx, plan)
-        ctx.save_state()
-        ctx.writer.schema(plan.stream, plan.schema, plan.key_properties)
-        count = sync_stream(ctx, plan, tables[plan.table_name])
-        st.write_bookmark(ctx.state, plan.bookmark_key, "success_timestamp", utc_now_iso())
-        ctx.save_state()
-        LOGGER.info("Finished %s sync of %s: %d records in %.1f s", plan.method, plan.tap_stream_id, count,
-                    time.monotonic() - started)
+    try:
+        for plan in _resume_order(plans, ctx.state.get("currently_syncing")):
+            _sync_one(ctx, plan, tables[plan.table_name])
+    finally:
+        ctx.report.log_summary()  # also after a failure: what was done before it
     st.set_currently_syncing(ctx.state, None)
     ctx.save_state()
+
+
+def _sync_one(ctx: SyncContext, plan: StreamPlan, table: dict) -> None:
+    started = time.monotonic()
+    st.set_currently_syncing(ctx.state, plan.tap_stream_id)
+    was_reset = _reset_if_method_changed(ctx, plan)
+    origin = start_origin(st.table_bookmark(ctx.state, plan.bookmark_key), plan.method, was_reset)
+    LOGGER.info("Starting %s sync of %s (%s)", plan.method, plan.tap_stream_id, origin)
+    ctx.report.start(plan.stream, plan.method, origin)
+    ctx.save_state()
+    if plan.method == LOG_BASED:
+        plan.schema = output_schema(plan.schema)  # deletes carry _sdc_deleted_at; widening keeps it
+    ctx.writer.schema(plan.stream, plan.schema, plan.key_properties)
+    count = sync_stream(ctx, plan, table)
+    ctx.report.finish(plan.stream, count)
+    st.write_bookmark(ctx.state, plan.bookmark_key, "success_timestamp", utc_now_iso())
+    ctx.save_state()
+    LOGGER.info("Finished %s sync of %s: %d records in %.1f s", plan.method, plan.tap_stream_id, count,
+                time.monotonic() - started)

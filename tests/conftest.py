@@ -134,6 +134,9 @@ def make_table(ddb):
       "KEYS_ONLY", "OLD_IMAGE")
     * ``items``: low-level DynamoDB JSON dicts (``{"id": {"S": "a"}}``),
       written with BatchWriteItem in chunks of 25
+    * ``global_indexes`` / ``local_indexes``: lists of
+      ``(index name, hash (name, type), range (name, type) or None, projection)``
+      where projection is "ALL", "KEYS_ONLY" or a list of INCLUDE attribute names
     * returns the table name: ``<name_prefix>_<uuid hex>``; PAY_PER_REQUEST
     """
     created: List[str] = []
@@ -142,20 +145,28 @@ def make_table(ddb):
                     range_key: Optional[Tuple[str, str]] = None,
                     stream: Optional[str] = None,
                     items: Optional[Iterable[Dict[str, Any]]] = None,
-                    name_prefix: str = "t") -> str:
+                    name_prefix: str = "t",
+                    global_indexes: Optional[list] = None,
+                    local_indexes: Optional[list] = None) -> str:
         if stream is not None and stream not in STREAM_VIEW_TYPES:
             raise ValueError(f"stream must be None or one of {STREAM_VIEW_TYPES}, got {stream!r}")
         name = f"{name_prefix}_{uuid.uuid4().hex}"
         if not _TABLE_NAME_RE.match(name):
             raise ValueError(f"invalid table name {name!r}: only [A-Za-z0-9_.-], 3..255 chars")
         keys = [(hash_key, "HASH")] + ([(range_key, "RANGE")] if range_key else [])
+        definitions = dict(keys_ for keys_, _ in keys)
+        for _, index_hash, index_range, _ in (global_indexes or []) + (local_indexes or []):
+            definitions.update([index_hash] + ([index_range] if index_range else []))
         kwargs: Dict[str, Any] = dict(
             TableName=name,
-            AttributeDefinitions=[{"AttributeName": k[0], "AttributeType": k[1]}
-                                  for k, _ in keys],
+            AttributeDefinitions=[{"AttributeName": k, "AttributeType": t} for k, t in definitions.items()],
             KeySchema=[{"AttributeName": k[0], "KeyType": kind} for k, kind in keys],
             BillingMode="PAY_PER_REQUEST",
         )
+        if global_indexes:
+            kwargs["GlobalSecondaryIndexes"] = [_index_spec(*index) for index in global_indexes]
+        if local_indexes:
+            kwargs["LocalSecondaryIndexes"] = [_index_spec(*index) for index in local_indexes]
         if stream:
             kwargs["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream}
         ddb.create_table(**kwargs)
@@ -177,6 +188,17 @@ def make_table(ddb):
             errors.append(f"{name}: {exc}")
     if errors:
         pytest.fail("could not delete test tables: " + "; ".join(errors), pytrace=False)
+
+
+def _index_spec(name: str, hash_key: Tuple[str, str], range_key: Optional[Tuple[str, str]], projection) -> dict:
+    keys = [{"AttributeName": hash_key[0], "KeyType": "HASH"}]
+    if range_key:
+        keys.append({"AttributeName": range_key[0], "KeyType": "RANGE"})
+    if isinstance(projection, str):
+        spec = {"ProjectionType": projection}
+    else:
+        spec = {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(projection)}
+    return {"IndexName": name, "KeySchema": keys, "Projection": spec}
 
 
 # --------------------------------------------------------------------------
@@ -275,3 +297,129 @@ def run_tap(request, tmp_path):
 def select_streams():
     """The :func:`tests.helpers.select_streams` function, as a fixture."""
     return helpers.select_streams
+
+
+@pytest.fixture
+def catalog_for(run_tap, tap_config):
+    """Discover only the named tables (config key ``tables``) and select them::
+
+        catalog = catalog_for(name, other, method="FULL_TABLE", config=None)
+
+    Streams stay in discovery order; ``method=None`` leaves replication-method unset.
+    """
+
+    def _catalog_for(*names: str, method: Optional[str] = "FULL_TABLE", config=None) -> Dict[str, Any]:
+        base = config if config is not None else tap_config
+        catalog = run_tap("--discover", config=base.with_(tables=list(names))).catalog
+        return helpers.select_streams(catalog, names, method)
+
+    return _catalog_for
+
+
+# --------------------------------------------------------------------------
+# LOG_BASED: the DynamoDB Streams test double and in-process runs
+# --------------------------------------------------------------------------
+
+@pytest.fixture
+def fake_streams():
+    """A fresh :class:`tests.doubles.FakeStreamsClient`: an in-memory TEST DOUBLE of the
+    DynamoDB Streams API for shard trees DynamoDB Local cannot produce."""
+    from tests.doubles import FakeStreamsClient
+
+    return FakeStreamsClient()
+
+
+@pytest.fixture
+def sync_in_process():
+    """Run the tap's sync inside the test process::
+
+        result = sync_in_process(catalog, config, state=None, streams=None, on_clients=None)
+
+    ``config`` is a config dict (e.g. the ``tap_config`` fixture); ``streams`` replaces the
+    DynamoDB Streams client (e.g. a FakeStreamsClient); ``on_clients(clients)`` is called
+    before the sync, e.g. to register botocore event hooks on ``clients.dynamodb``.
+    Returns a TapResult with the output messages (stderr is empty: use ``caplog``).
+    """
+    import io
+
+    from tap_dynamodb.aws import Clients
+    from tap_dynamodb.config import parse_config
+    from tap_dynamodb.context import SyncContext
+    from tap_dynamodb.output import MessageWriter
+    from tap_dynamodb.state import load_state
+    from tap_dynamodb.sync import sync
+
+    def _run(catalog, config, state=None, streams=None, on_clients=None) -> tap_runner.TapResult:
+        parsed = parse_config(dict(config))
+        clients = Clients(parsed)
+        if streams is not None:
+            clients._streams = streams  # the test seam: Clients makes its streams client lazily
+        if on_clients is not None:
+            on_clients(clients)
+        out = io.BytesIO()
+        writer = MessageWriter(out)
+        try:
+            sync(SyncContext(config=parsed, clients=clients, writer=writer, state=load_state(state)), catalog)
+        finally:
+            writer.flush()
+        return tap_runner.TapResult(["in-process"], 0, out.getvalue().decode(), "")
+
+    return _run
+
+
+# --------------------------------------------------------------------------
+# Real tools downstream: Meltano, a Postgres target, a PostgreSQL server
+# --------------------------------------------------------------------------
+
+def _tool(name: str) -> Path:
+    from devtools.tool_venvs import ToolInstallError, ensure_tool
+
+    try:
+        return ensure_tool(name)
+    except ToolInstallError as exc:
+        pytest.fail(f"could not install {name} for the end-to-end tests: {exc}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def meltano_bin() -> Path:
+    """The ``meltano`` executable, from its own cached venv (``devtools.tool_venvs``)."""
+    return _tool("meltano")
+
+
+@pytest.fixture(scope="session")
+def target_postgres_bin() -> Path:
+    """MeltanoLabs ``target-postgres``, from its own cached venv."""
+    return _tool("target-postgres")
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A private PostgreSQL server (Debian's binaries) on a free port, session-wide.
+    Fails, never skips, when it cannot start."""
+    from devtools.postgres import PostgresError, PostgresServer
+
+    server = PostgresServer()
+    try:
+        server.start()
+    except PostgresError as exc:
+        pytest.fail(f"PostgreSQL could not be started: {exc}", pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def meltano_project(tmp_path, meltano_bin, endpoint_url):
+    """A copy of the repository's Meltano project in a temp dir (its own ``.meltano/``,
+    system database, state and ``output/``), with the tap's settings for DynamoDB Local
+    set the way users set them: ``TAP_DYNAMODB_*`` environment variables.  Returns a
+    :class:`devtools.meltano_project.MeltanoProject`; add variables to ``.env``."""
+    from devtools.meltano_project import MeltanoProject
+
+    return MeltanoProject.copy_of_repo(meltano_bin, tmp_path / "meltano-project", extra_env={
+        "TAP_DYNAMODB_ENDPOINT_URL": endpoint_url,
+        "TAP_DYNAMODB_REGION_NAME": LOCAL_CREDENTIALS["region_name"],
+        "TAP_DYNAMODB_AWS_ACCESS_KEY_ID": LOCAL_CREDENTIALS["aws_access_key_id"],
+        "TAP_DYNAMODB_AWS_SECRET_ACCESS_KEY": LOCAL_CREDENTIALS["aws_secret_access_key"],
+    })

@@ -102,3 +102,15 @@ def scan_all(client, table_name: str, **kwargs) -> List[Dict[str, Any]]:
     for page in client.get_paginator("scan").paginate(TableName=table_name, **kwargs):
         items.extend(page.get("Items", []))
     return items
+
+
+def scan_order(client, table_name: str, key: str, **kwargs) -> List[Any]:
+    """The key attribute's wire value (e.g. ``"k-1"``; binary as base64 text) of
+    every item in the order Scan returns them (optionally one segment)."""
+    import base64
+
+    out = []
+    for item in scan_all(client, table_name, **kwargs):
+        (tag, value), = item[key].items()
+        out.append(base64.b64encode(value).decode("ascii") if tag == "B" else value)
+    return out

@@ -1,0 +1,69 @@
+"""Schema widening at sync time: items are not bound to the sample discovery saw.
+
+Before a page of items is written, `SchemaTracker.observe` checks that the current schema
+describes every attribute of every item; when one carries an attribute or a type the schema
+lacks, the schema is widened (merged, never narrowed) and a SCHEMA message is written, once
+per page that changes it, before any of that page's records. Nothing is ever dropped.
+
+The check sits on the hot path, so it is cheap: a set of (attribute, type tag) pairs already
+known to fit answers scalars and sets with one lookup each; only map (M) and list (L) values
+are walked, because their contents can differ from item to item, by a checker compiled once
+per property (schema.checker) rather than by building and merging schemas.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from . import schema as schema_mod
+
+class SchemaTracker:
+    """Keeps one stream's schema wide enough for the items it sees.
+
+    The schema dict is widened in place, so whoever holds it (the StreamPlan) sees the
+    widened schema; a schema without `properties` accepts everything and is left alone.
+    """
+
+    def __init__(self, stream: str, schema: dict, key_properties: list, writer):
+        self.stream = stream
+        self.schema = schema
+        self.key_properties = list(key_properties)
+        self.writer = writer
+        self.schemas_written = 0
+        self._open = schema_mod.is_open(schema)
+        self._known: set = set()
+        self._checkers: dict = {}
+        if not self._open:
+            for name, sub in schema["properties"].items():
+                self._learn(name, sub)
+
+    def _learn(self, name: str, sub: dict) -> None:
+        """Remember the scalar and set types `name` accepts, and how to check its maps and lists."""
+        self._known.update((name, tag) for tag in schema_mod.scalar_tags(sub))
+        self._checkers[name] = schema_mod.checker(sub)
+
+    def observe(self, items: Iterable[dict]) -> None:
+        """Widen the schema for a page of wire-form items, writing SCHEMA before their records."""
+        if self._open:
+            return
+        known = self._known
+        checkers = self._checkers
+        changed = False
+        for item in items:
+            for name, typed in item.items():
+                for tag in typed:
+                    if (name, tag) not in known:
+                        check = checkers.get(name)
+                        if check is None or not check(typed):
+                            self._widen(name, typed)
+                            changed = True
+        if changed:
+            self.writer.schema(self.stream, self.schema, self.key_properties)
+            self.schemas_written += 1
+
+    def _widen(self, name: str, typed: dict) -> None:
+        """Merge one value into its property's schema."""
+        properties = self.schema["properties"]
+        properties[name] = schema_mod.merge(properties.get(name),
+                                            schema_mod.nullable(schema_mod.value_schema(typed)))
+        self._learn(name, properties[name])

@@ -1,0 +1,74 @@
+"""Catalog selection: top-level metadata as Stitch and Meltano write it, catalog order kept."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from tap_dynamodb.catalog import FULL_TABLE, LOG_BASED, selected_streams
+from tap_dynamodb.errors import TapError
+
+
+def entry(name: str, keys=("id",), **top) -> dict:
+    """A catalog entry shaped as discovery writes it, with extra top-level metadata."""
+    metadata = {"table-key-properties": list(keys), "row-count": 3}
+    metadata.update(top)
+    return {
+        "tap_stream_id": name, "stream": name, "table_name": name, "key_properties": list(keys),
+        "schema": {"type": "object", "properties": {k: {"type": ["string"]} for k in keys}},
+        "metadata": [{"breadcrumb": [], "metadata": metadata},
+                     {"breadcrumb": ["properties", keys[0]], "metadata": {"inclusion": "automatic"}}],
+    }
+
+
+def test_only_streams_with_selected_true_are_planned_in_catalog_order():
+    catalog = {"streams": [
+        entry("zeta", selected=True, **{"replication-method": "FULL_TABLE"}),
+        entry("alpha"),
+        entry("mid", selected=False, **{"replication-method": "FULL_TABLE"}),
+        entry("beta", ("pk", "sk"), selected=True, **{"replication-method": "LOG_BASED"}),
+        entry("gamma", selected="true"),  # only the JSON boolean selects, as Stitch writes it
+    ]}
+    plans = selected_streams(catalog)
+    assert [p.tap_stream_id for p in plans] == ["zeta", "beta"]
+    assert [p.method for p in plans] == [FULL_TABLE, LOG_BASED]
+    assert plans[1].key_properties == ["pk", "sk"]
+    assert plans[1].table_name == "beta"
+
+
+def test_selection_in_field_metadata_does_not_select_the_stream():
+    e = entry("t")
+    e["metadata"][1]["metadata"]["selected"] = True
+    assert selected_streams({"streams": [e]}) == []
+
+
+def test_missing_replication_method_defaults_to_full_table():
+    plans = selected_streams({"streams": [entry("t", selected=True)]})
+    assert plans[0].method == FULL_TABLE
+
+
+def test_unknown_replication_method_is_a_tap_error_naming_stream_and_method():
+    catalog = {"streams": [entry("orders", selected=True, **{"replication-method": "INCREMENTAL"})]}
+    with pytest.raises(TapError, match=r"orders.*INCREMENTAL"):
+        selected_streams(catalog)
+
+
+def test_unknown_method_on_an_unselected_stream_is_ignored():
+    catalog = {"streams": [entry("a", **{"replication-method": "BOGUS"}), entry("b", selected=True)]}
+    assert [p.tap_stream_id for p in selected_streams(catalog)] == ["b"]
+
+
+def test_selected_streams_does_not_modify_the_catalog():
+    catalog = {"streams": [entry("t", selected=True)]}
+    before = copy.deepcopy(catalog)
+    selected_streams(catalog)
+    assert catalog == before
+
+
+@pytest.mark.parametrize("catalog", [
+    [], "streams", {}, {"streams": {}}, {"streams": [5]}, {"streams": [{"stream": "no id"}]},
+])
+def test_malformed_catalog_is_a_tap_error(catalog):
+    with pytest.raises(TapError, match="catalog"):
+        selected_streams(catalog)
