@@ -25,6 +25,7 @@ from .decode import decode_items
 from .errors import TapError
 from .output import utc_now_iso
 from .scan import parallel_pages
+from .throttle import limiter_for
 from .schema_tracker import SchemaTracker
 
 LOGGER = logging.getLogger("tap_dynamodb")
@@ -116,7 +117,8 @@ def scan_to_output(ctx: SyncContext, plan: StreamPlan, table: dict, version: Opt
     count = 0
     tracker = SchemaTracker(plan.stream, plan.schema, plan.key_properties, ctx.writer)
     try:
-        for page in parallel_pages(ctx.clients.dynamodb, scan_request(ctx, plan), segments, total):
+        limiter = limiter_for(ctx.config.max_read_capacity_units_per_second)
+        for page in parallel_pages(ctx.clients.dynamodb, scan_request(ctx, plan), segments, total, limiter=limiter):
             tracker.observe(page.items)
             written = ctx.writer.records(plan.stream, decode_items(page.items, page.numbers_checked), version,
                                          utc_now_iso())
