@@ -33,7 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional
+from typing import Callable, Dict, Iterator, List, Optional
 
 from devtools import tap_runner
 from devtools.dynamodb_local import LOCAL_CREDENTIALS, REPO_ROOT, DynamoDBLocal, _tcp_open, local_call
@@ -121,6 +121,8 @@ class TableSpec:
     name: str
     items: int
     stream: bool = False  # with a NEW_AND_OLD_IMAGES stream: its records are the LOG_BASED benchmark's input
+    # called with (endpoint, cache dir) after the table is created and before it is loaded
+    prepare: Optional[Callable[[str, Path], None]] = None
 
 
 def create_table(client, spec: TableSpec) -> None:
@@ -152,13 +154,21 @@ def _load_missing(server: DynamoDBLocal, cache_dir: Path, specs: List[TableSpec]
             client.delete_table(TableName=spec.name)
         print(f"building {spec.name}: {spec.items} items (cached in {cache_dir} for later runs)", file=sys.stderr)
         create_table(client, spec)
+        if spec.prepare:
+            spec.prepare(server.endpoint_url, cache_dir)
         _load(server.endpoint_url, spec.name, spec.items)
         loaded.append(spec)
     return loaded
 
 
+@dataclass(frozen=True)
+class BenchDatabase:
+    endpoint_url: str  # of the DynamoDB Local serving it
+    cache_dir: Path    # where its tables (and files such as saved states) are cached
+
+
 @contextmanager
-def bench_database(name: str, specs: List[TableSpec], port: Optional[int]) -> Iterator[DynamoDBLocal]:
+def bench_database(name: str, specs: List[TableSpec], port: Optional[int]) -> Iterator[BenchDatabase]:
     """DynamoDB Local on a scratch copy of the cached database .bench-cache/<name>.
 
     The scratch copy lives in /dev/shm when there is one: DynamoDB Local syncs every write to
@@ -181,7 +191,7 @@ def bench_database(name: str, specs: List[TableSpec], port: Optional[int]) -> It
             for spec in loaded:
                 (cache_dir / f"{spec.name}.loaded").write_text(f"{spec.items}\n")
             server.start(port=port)
-        yield server
+        yield BenchDatabase(server.endpoint_url, cache_dir)
     finally:
         server.stop()
         shutil.rmtree(scratch, ignore_errors=True)
@@ -344,7 +354,7 @@ def machine_line() -> str:
 # Main
 # --------------------------------------------------------------------------
 
-def full_table_suite(server: DynamoDBLocal, workdir: Path, table: TableSpec, runs: int,
+def full_table_suite(server: BenchDatabase, workdir: Path, table: TableSpec, runs: int,
                      stitch: Optional[Path]) -> tuple:
     config, catalog = tap_files(workdir, server.endpoint_url, table.name, "FULL_TABLE")
     tap = tap_contender("tap-dynamodb FULL_TABLE", config, catalog)
@@ -356,6 +366,33 @@ def full_table_suite(server: DynamoDBLocal, workdir: Path, table: TableSpec, run
              ratio_line("tap / Stitch", results[tap.name], results[theirs.name] if theirs else None,
                         TARGET_VS_STITCH)]
     return lines, results[tap.name]
+
+
+def stream_table(workdir: Path) -> TableSpec:
+    """The LOG_BASED table: its first tap run (empty table) is made before the items are written,
+    so that the state it leaves makes every later run read all the items as stream changes."""
+    name = "bench_stream_100000"
+
+    def first_run(endpoint: str, cache_dir: Path) -> None:
+        config, catalog = tap_files(workdir, endpoint, name, "LOG_BASED")
+        result = tap_runner.run_tap(config=config, catalog=catalog, workdir=workdir)
+        if result.returncode != 0 or result.last_state is None:
+            raise BenchError(result.failure_message())
+        tap_runner.write_json(cache_dir / f"{name}.state.json", result.last_state)
+
+    return TableSpec(name, 100_000, stream=True, prepare=first_run)
+
+
+def log_based_suite(server: BenchDatabase, workdir: Path, table: TableSpec, runs: int) -> list:
+    config, catalog = tap_files(workdir, server.endpoint_url, table.name, "LOG_BASED")
+    state = server.cache_dir / f"{table.name}.state.json"
+    tap = tap_contender("tap-dynamodb LOG_BASED (second run)", config, catalog, state)
+    bare = bare_contender("bare boto3 GetRecords loop", "stream", server.endpoint_url, table.name)
+    results = run_interleaved([tap, bare], runs)
+    return [f"### LOG_BASED, {table.items} stream records (medians of {runs} runs)", "", markdown_table(results), "",
+            ratio_line("tap / bare boto3 GetRecords", results[tap.name], results[bare.name], TARGET_VS_BARE),
+            "- tap / Stitch: not measurable on DynamoDB Local: Stitch 1.4.0 reads closed shards only and "
+            "DynamoDB Local never closes its shard, so Stitch's LOG_BASED run reads 0 records"]
 
 
 def million_suite(workdir: Path, runs: int, small: Sample) -> list:
@@ -377,6 +414,7 @@ def main(argv=None) -> int:
     parser.add_argument("--items", type=int, default=100_000, help="items in the FULL_TABLE table (default 100000)")
     parser.add_argument("--million", action="store_true", help="also measure the tap's peak RSS on 1M items")
     parser.add_argument("--no-stitch", action="store_true", help="skip Stitch's tap")
+    parser.add_argument("--no-log-based", action="store_true", help="skip the LOG_BASED benchmark")
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
@@ -398,9 +436,13 @@ def main(argv=None) -> int:
     mixed = TableSpec(f"bench_mixed_{args.items}", args.items)
     with tempfile.TemporaryDirectory(prefix="tap-bench-") as tmp:
         workdir = Path(tmp)
-        with bench_database(f"ddb-{args.items}", [mixed], port) as server:
+        changes = stream_table(workdir)
+        tables = [mixed] + ([changes] if not args.no_log_based else [])
+        with bench_database(f"ddb-{args.items}", tables, port) as server:
             lines, tap_sample = full_table_suite(server, workdir, mixed, args.runs, stitch)
-        report += lines
+            report += lines
+            if not args.no_log_based:
+                report += ["", *log_based_suite(server, workdir, changes, args.runs)]
         if args.million:
             report += ["", *million_suite(workdir, args.runs, tap_sample)]
     report += [""] + [f"Note: {n}" for n in notes]
