@@ -32,7 +32,7 @@ from . import state as st
 from .aws import describe_aws_error
 from .catalog import StreamPlan
 from .context import SyncContext
-from .decode import decode_item
+from .decode import decode_items
 from .discover import NEW_IMAGE_VIEWS, stream_view_type
 from .errors import TapError
 from .full_table import sync_full_table
@@ -108,12 +108,14 @@ def wire_change(record: dict, project: Callable[[dict], dict]) -> tuple:
     return project(image), None
 
 
-def change_record(item: dict, deleted: Optional[str]) -> dict:
-    """The RECORD a change becomes: the decoded item, plus `_sdc_deleted_at` for a delete."""
-    out = decode_item(item)
-    if deleted is not None:
-        out[DELETED_AT] = deleted
-    return out
+def change_records(changes: list, numbers_checked: bool = False) -> list:
+    """The RECORDs (item, deleted at) changes become: the decoded items, plus `_sdc_deleted_at` for
+    deletes; `numbers_checked` when their page passed decode.numbers_are_json."""
+    records = decode_items((item for item, _ in changes), numbers_checked)
+    for record, (_, deleted) in zip(records, changes):
+        if deleted is not None:
+            record[DELETED_AT] = deleted
+    return records
 
 
 def _projector(plan: StreamPlan) -> Callable[[dict], dict]:
@@ -183,7 +185,7 @@ def _read_pass(ctx: SyncContext, plan: StreamPlan, stream_arn: str, started: flo
         for page in reader.pages():
             changes = [wire_change(record, project) for record in page]
             tracker.observe(item for item, _ in changes)
-            written = ctx.writer.records(plan.stream, [change_record(item, deleted) for item, deleted in changes],
+            written = ctx.writer.records(plan.stream, change_records(changes, reader.numbers_checked),
                                          version, utc_now_iso())
             ctx.report.page(plan.stream, written)
             positions = {**positions, reader.shard_id: reader.last_sequence}
