@@ -383,16 +383,25 @@ def stream_table(workdir: Path) -> TableSpec:
     return TableSpec(name, 100_000, stream=True, prepare=first_run)
 
 
-def log_based_suite(server: BenchDatabase, workdir: Path, table: TableSpec, runs: int) -> list:
+def log_based_suite(server: BenchDatabase, workdir: Path, table: TableSpec, runs: int,
+                    stitch: Optional[Path]) -> list:
     config, catalog = tap_files(workdir, server.endpoint_url, table.name, "LOG_BASED")
     state = server.cache_dir / f"{table.name}.state.json"
     tap = tap_contender("tap-dynamodb LOG_BASED (second run)", config, catalog, state)
     bare = bare_contender("bare boto3 GetRecords loop", "stream", server.endpoint_url, table.name)
-    results = run_interleaved([tap, bare], runs)
+    theirs = None
+    if stitch:
+        harness = REPO_ROOT / "devtools" / "stitch_stream_harness.py"
+        theirs = Contender("Stitch 1.4.0 sync_shard (harness)", [str(stitch.parent / "python"), str(harness), table.name],
+                           r"Stitch rows (\d+)", tap_runner.local_env())
+    results = run_interleaved([tap, bare] + ([theirs] if theirs else []), runs)
     return [f"### LOG_BASED, {table.items} stream records (medians of {runs} runs)", "", markdown_table(results), "",
             ratio_line("tap / bare boto3 GetRecords", results[tap.name], results[bare.name], TARGET_VS_BARE),
-            "- tap / Stitch: not measurable on DynamoDB Local: Stitch 1.4.0 reads closed shards only and "
-            "DynamoDB Local never closes its shard, so Stitch's LOG_BASED run reads 0 records"]
+            ratio_line("tap / Stitch's LOG_BASED record path", results[tap.name],
+                       results[theirs.name] if theirs else None, TARGET_VS_STITCH),
+            "- Stitch 1.4.0 reads closed shards only and DynamoDB Local never closes its shard, so Stitch's own "
+            "LOG_BASED run reads 0 records there; devtools/stitch_stream_harness.py runs Stitch's `sync_shard` "
+            "on the open shard instead"]
 
 
 def million_suite(workdir: Path, runs: int, small: Sample) -> list:
@@ -442,7 +451,7 @@ def main(argv=None) -> int:
             lines, tap_sample = full_table_suite(server, workdir, mixed, args.runs, stitch)
             report += lines
             if not args.no_log_based:
-                report += ["", *log_based_suite(server, workdir, changes, args.runs)]
+                report += ["", *log_based_suite(server, workdir, changes, args.runs, stitch)]
         if args.million:
             report += ["", *million_suite(workdir, args.runs, tap_sample)]
     report += [""] + [f"Note: {n}" for n in notes]

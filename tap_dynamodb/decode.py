@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable, Iterable, List
+from typing import Any, Callable, Iterable, List, Optional
 
 from orjson import Fragment
 
@@ -34,10 +34,15 @@ _ODD_NUMBERS = (re.compile(rb'"N"\s*:(?!' + _QUOTED + rb'[,}])'),
                 re.compile(rb'\\u00(?:4[eE]|53)'))
 
 _AS_IS = frozenset(("S", "B", "BOOL", "SS", "BS"))
+_TAGS = frozenset(("S", "N", "B", "BOOL", "NULL", "M", "L", "SS", "NS", "BS"))
 
 
 class DecodeError(ValueError):
     """A value that is not valid DynamoDB JSON."""
+
+
+class DoesNotFit(Exception):
+    """A value a shaped decoder's schema does not describe (see shaped_decoder)."""
 
 
 def numbers_are_json(body: bytes) -> bool:
@@ -89,10 +94,55 @@ def _value_decoder(to_number: Callable[[str], Fragment]) -> Callable[[dict], Any
     return decode_value
 
 
+def shaped_decoder(tags: frozenset, members: Optional[dict], element: Optional[Callable[[dict], Any]],
+                   to_number: Callable[[str], Fragment]) -> Callable[[dict], Any]:
+    """A decoder for values of one schema, which also checks that the schema describes them.
+
+    It accepts the scalar and set `tags` whole, maps whose every key has a decoder in
+    `members`, lists whose every element `element` accepts, and raises DoesNotFit otherwise.
+    Sync-time schema widening needs that check for every value it decodes: doing both in one
+    walk costs little more than decoding alone (schema.fitting_decoder builds these).
+    """
+
+    def decode_value(typed: dict) -> Any:
+        try:
+            (tag, value), = typed.items()
+        except (ValueError, AttributeError):
+            raise DecodeError(f"{typed!r} is not a DynamoDB attribute value") from None
+        if tag in tags:
+            if tag in _AS_IS:
+                return value
+            if tag == "N":
+                return to_number(value)
+            if tag == "NS":
+                return list(map(to_number, value))
+            return None  # NULL
+        if tag == "M" and members is not None:
+            out = {}
+            for name, item in value.items():
+                member = members.get(name)
+                if member is None:
+                    raise DoesNotFit(name)
+                out[name] = member(item)
+            return out
+        if tag == "L" and element is not None:
+            return [element(item) for item in value]
+        if tag not in _TAGS:
+            raise DecodeError(f"{typed!r} is not a DynamoDB attribute value")
+        raise DoesNotFit(tag)
+
+    return decode_value
+
+
 decode_value = _value_decoder(number)
 """One wire-form attribute value ({"N": "1.5"}) → its output value."""
 
 _decode_value_json_numbers = _value_decoder(Fragment)
+
+
+def number_reader(numbers_checked: bool) -> Callable[[str], Fragment]:
+    """How N text becomes a number: as is when `numbers_are_json` passed its page, else checked."""
+    return Fragment if numbers_checked else number
 
 
 def decode_item(item: dict) -> dict:
@@ -100,7 +150,12 @@ def decode_item(item: dict) -> dict:
     return {name: decode_value(typed) for name, typed in item.items()}
 
 
+def decode_value_reading(numbers_checked: bool) -> Callable[[dict], Any]:
+    """decode_value, or its twin that takes N text as is when `numbers_are_json` passed the page."""
+    return _decode_value_json_numbers if numbers_checked else decode_value
+
+
 def decode_items(items: Iterable[dict], numbers_checked: bool = False) -> List[dict]:
     """Many wire-form items → records; `numbers_checked` when `numbers_are_json` passed their page."""
-    value = _decode_value_json_numbers if numbers_checked else decode_value
+    value = decode_value_reading(numbers_checked)
     return [{name: value(typed) for name, typed in item.items()} for item in items]

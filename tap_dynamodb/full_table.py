@@ -21,7 +21,6 @@ from . import state as st
 from .aws import describe_aws_error, error_code
 from .catalog import StreamPlan
 from .context import SyncContext
-from .decode import decode_items
 from .errors import TapError
 from .output import utc_now_iso
 from .scan import parallel_pages
@@ -119,9 +118,8 @@ def scan_to_output(ctx: SyncContext, plan: StreamPlan, table: dict, version: Opt
     try:
         limiter = limiter_for(ctx.config.max_read_capacity_units_per_second)
         for page in parallel_pages(ctx.clients.dynamodb, scan_request(ctx, plan), segments, total, limiter=limiter):
-            tracker.observe(page.items)
-            written = ctx.writer.records(plan.stream, decode_items(page.items, page.numbers_checked), version,
-                                         utc_now_iso())
+            records = tracker.records(page.items, page.numbers_checked)
+            written = ctx.writer.records(plan.stream, records, version, utc_now_iso())
             count += written
             ctx.report.page(plan.stream, written)
             if _record_page(ctx, plan, total, page):

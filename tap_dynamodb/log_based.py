@@ -32,7 +32,6 @@ from . import state as st
 from .aws import describe_aws_error
 from .catalog import StreamPlan
 from .context import SyncContext
-from .decode import decode_items
 from .discover import NEW_IMAGE_VIEWS, stream_view_type
 from .errors import TapError
 from .full_table import sync_full_table
@@ -108,10 +107,8 @@ def wire_change(record: dict, project: Callable[[dict], dict]) -> tuple:
     return project(image), None
 
 
-def change_records(changes: list, numbers_checked: bool = False) -> list:
-    """The RECORDs (item, deleted at) changes become: the decoded items, plus `_sdc_deleted_at` for
-    deletes; `numbers_checked` when their page passed decode.numbers_are_json."""
-    records = decode_items((item for item, _ in changes), numbers_checked)
+def mark_deletes(records: list, changes: list) -> list:
+    """The decoded records of (item, deleted at) changes, with `_sdc_deleted_at` added for deletes."""
     for record, (_, deleted) in zip(records, changes):
         if deleted is not None:
             record[DELETED_AT] = deleted
@@ -184,9 +181,8 @@ def _read_pass(ctx: SyncContext, plan: StreamPlan, stream_arn: str, started: flo
                        caught_up_at):
         for page in reader.pages():
             changes = [wire_change(record, project) for record in page]
-            tracker.observe(item for item, _ in changes)
-            written = ctx.writer.records(plan.stream, change_records(changes, reader.numbers_checked),
-                                         version, utc_now_iso())
+            records = mark_deletes(tracker.records([item for item, _ in changes], reader.numbers_checked), changes)
+            written = ctx.writer.records(plan.stream, records, version, utc_now_iso())
             ctx.report.page(plan.stream, written)
             positions = {**positions, reader.shard_id: reader.last_sequence}
             bookmark["shard_seq_numbers"] = positions
