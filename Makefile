@@ -20,7 +20,7 @@ help:
 	@echo "make integration    integration tests only"
 	@echo "make e2e            end-to-end tests only (Meltano, target-postgres + PostgreSQL; marked slow)"
 	@echo "make demo           end-to-end demo against DynamoDB Local"
-	@echo "make bench          benchmarks"
+	@echo "make bench          benchmarks (BENCH_ARGS='--runs 5 --million'; see docs/benchmark.md)"
 	@echo "make clean          remove venv and caches (distclean: also DynamoDB Local and .test-cache)"
 	@echo "Variables: PYTHON=$(PYTHON) PYTEST_ARGS='$(PYTEST_ARGS)'"
 
@@ -57,7 +57,7 @@ demo: venv install-local
 	$(VENV_PY) -m devtools.demo
 
 bench: venv install-local
-	$(VENV_PY) -m devtools.bench
+	$(VENV_PY) -m devtools.bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache build dist *.egg-info

@@ -99,7 +99,9 @@ class TapResult:
         self.stderr = stderr
         self.messages: List[Any] = []
         self.bad_lines: List[str] = []
-        for line in stdout.splitlines():
+        # Split on "\n" only: str.splitlines() would also split inside JSON strings that hold
+        # U+2028, U+2029 or other characters Python counts as line breaks.
+        for line in stdout.split("\n"):
             if not line.strip():
                 continue
             try:

@@ -9,6 +9,7 @@ the config are masked in every line the tap prints.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import sys
@@ -56,6 +57,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _tune_garbage_collector() -> None:
+    """Keep the cyclic garbage collector out of the hot path.
+
+    Every Scan page becomes ~30 000 short-lived dicts, lists and strings (no cycles): with
+    the default thresholds the collector ran so often, walking every object boto3 had
+    loaded, that it cost a third of the tap's CPU (42 → 28 µs per item, `make bench`).
+    Freezing what start-up loaded and collecting the youngest generation every 100 000
+    allocations instead of 700 keeps memory bounded and cycles collected.
+    """
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 100)
+
+
 def run(argv: Optional[list] = None) -> int:
     """Parse arguments and run discovery or sync; raises TapError for user-fixable problems."""
     args = build_parser().parse_args(argv)
@@ -85,6 +99,7 @@ def run(argv: Optional[list] = None) -> int:
     selected_streams(catalog)  # check the catalog before touching AWS
     state = load_state(load_json_file(args.state, "state") if args.state else None)
     writer = MessageWriter()
+    _tune_garbage_collector()
     try:
         sync(SyncContext(config=config, clients=clients, writer=writer, state=state), catalog)
     finally:

@@ -4,21 +4,50 @@ Every number keeps every digit: DynamoDB sends N as decimal text (up to 38 signi
 digits, magnitudes 1E-130 to 9.99E+125) and we put that text into the output JSON as a
 number literal (an orjson Fragment), so no float, Decimal context or rounding is ever
 involved. Binary stays the base64 text DynamoDB sent. Sets become arrays.
+
+This is the tap's hottest code (every attribute value of every item passes through it), so
+a value is decoded by one function call with the common tags tested first. A Fragment is
+written verbatim, so N text must be a valid JSON number: rather than checking every number
+on its own (a third of the decoding time), `numbers_are_json` checks a whole raw page with
+one regular-expression scan, and only pages that fail it are checked number by number.
 """
 
 from __future__ import annotations
 
 import re
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Callable, Iterable, List, Optional
 
 from orjson import Fragment
 
-_JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+_NUMBER = r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?"
+_JSON_NUMBER = re.compile(_NUMBER)
+_QUOTED = rb'\s*"' + _NUMBER.encode() + rb'"\s*'
+# Each pattern finds an N or NS value that is not (a list of) JSON number text. Inside a JSON
+# string every quote is escaped, so `"N":` and `"NS":` can only be keys. A key spelt with
+# escapes (\u004e is N, \u0053 is S) would hide from the scan, so an escaped N or S anywhere
+# counts as odd, as does a map attribute named N or NS: such pages merely take the
+# number-by-number path. Three searches, each with a literal prefix, are 3× faster than one
+# alternation.
+_ODD_NUMBERS = (re.compile(rb'"N"\s*:(?!' + _QUOTED + rb'[,}])'),
+                re.compile(rb'"NS"\s*:\s*\[(?!' + _QUOTED + rb'(?:,' + _QUOTED + rb')*\])'),
+                re.compile(rb'\\u00(?:4[eE]|53)'))
+
+_AS_IS = frozenset(("S", "B", "BOOL", "SS", "BS"))
+_TAGS = frozenset(("S", "N", "B", "BOOL", "NULL", "M", "L", "SS", "NS", "BS"))
 
 
 class DecodeError(ValueError):
     """A value that is not valid DynamoDB JSON."""
+
+
+class DoesNotFit(Exception):
+    """A value a shaped decoder's schema does not describe (see shaped_decoder)."""
+
+
+def numbers_are_json(body: bytes) -> bool:
+    """True when every N and NS value in a raw DynamoDB JSON body is already JSON number text."""
+    return not any(pattern.search(body) for pattern in _ODD_NUMBERS)
 
 
 def number(text: str) -> Fragment:
@@ -33,43 +62,87 @@ def number(text: str) -> Fragment:
 def _normalize_number(text: str) -> str:
     try:
         value = Decimal(text.strip())
-    except InvalidOperation:
+    except (InvalidOperation, AttributeError, TypeError):
         raise DecodeError(f"{text!r} is not a number") from None
     if not value.is_finite():
         raise DecodeError(f"{text!r} is not a finite number")
     return format(value, "f")
 
 
-def _list(value: list) -> list:
-    return [decode_value(typed) for typed in value]
+def _value_decoder(to_number: Callable[[str], Fragment]) -> Callable[[dict], Any]:
+    """A decoder of wire-form attribute values that turns N text into numbers with `to_number`."""
+
+    def decode_value(typed: dict) -> Any:
+        try:
+            (tag, value), = typed.items()
+        except (ValueError, AttributeError):
+            raise DecodeError(f"{typed!r} is not a DynamoDB attribute value") from None
+        if tag in _AS_IS:
+            return value
+        if tag == "N":
+            return to_number(value)
+        if tag == "M":
+            return {name: decode_value(item) for name, item in value.items()}
+        if tag == "L":
+            return [decode_value(item) for item in value]
+        if tag == "NS":
+            return list(map(to_number, value))
+        if tag == "NULL":
+            return None
+        raise DecodeError(f"{typed!r} is not a DynamoDB attribute value")
+
+    return decode_value
 
 
-def _number_set(value: list) -> list:
-    return [number(text) for text in value]
+def shaped_decoder(tags: frozenset, members: Optional[dict], element: Optional[Callable[[dict], Any]],
+                   to_number: Callable[[str], Fragment]) -> Callable[[dict], Any]:
+    """A decoder for values of one schema, which also checks that the schema describes them.
+
+    It accepts the scalar and set `tags` whole, maps whose every key has a decoder in
+    `members`, lists whose every element `element` accepts, and raises DoesNotFit otherwise.
+    Sync-time schema widening needs that check for every value it decodes: doing both in one
+    walk costs little more than decoding alone (schema.fitting_decoder builds these).
+    """
+
+    def decode_value(typed: dict) -> Any:
+        try:
+            (tag, value), = typed.items()
+        except (ValueError, AttributeError):
+            raise DecodeError(f"{typed!r} is not a DynamoDB attribute value") from None
+        if tag in tags:
+            if tag in _AS_IS:
+                return value
+            if tag == "N":
+                return to_number(value)
+            if tag == "NS":
+                return list(map(to_number, value))
+            return None  # NULL
+        if tag == "M" and members is not None:
+            out = {}
+            for name, item in value.items():
+                member = members.get(name)
+                if member is None:
+                    raise DoesNotFit(name)
+                out[name] = member(item)
+            return out
+        if tag == "L" and element is not None:
+            return [element(item) for item in value]
+        if tag not in _TAGS:
+            raise DecodeError(f"{typed!r} is not a DynamoDB attribute value")
+        raise DoesNotFit(tag)
+
+    return decode_value
 
 
-def _same(value: Any) -> Any:
-    return value
+decode_value = _value_decoder(number)
+"""One wire-form attribute value ({"N": "1.5"}) → its output value."""
+
+_decode_value_json_numbers = _value_decoder(Fragment)
 
 
-def _null(value: Any) -> None:
-    return None
-
-
-_DECODERS = {
-    "S": _same, "N": number, "BOOL": _same, "NULL": _null, "B": _same,
-    "L": _list, "SS": _same, "NS": _number_set, "BS": _same,
-}
-
-
-def decode_value(typed: dict) -> Any:
-    """One wire-form attribute value ({"N": "1.5"}) → its output value."""
-    try:
-        (tag, value), = typed.items()
-        decoder = _DECODERS[tag]
-    except (ValueError, KeyError, AttributeError):
-        raise DecodeError(f"{typed!r} is not a DynamoDB attribute value") from None
-    return decoder(value)
+def number_reader(numbers_checked: bool) -> Callable[[str], Fragment]:
+    """How N text becomes a number: as is when `numbers_are_json` passed its page, else checked."""
+    return Fragment if numbers_checked else number
 
 
 def decode_item(item: dict) -> dict:
@@ -77,4 +150,12 @@ def decode_item(item: dict) -> dict:
     return {name: decode_value(typed) for name, typed in item.items()}
 
 
-_DECODERS["M"] = decode_item
+def decode_value_reading(numbers_checked: bool) -> Callable[[dict], Any]:
+    """decode_value, or its twin that takes N text as is when `numbers_are_json` passed the page."""
+    return _decode_value_json_numbers if numbers_checked else decode_value
+
+
+def decode_items(items: Iterable[dict], numbers_checked: bool = False) -> List[dict]:
+    """Many wire-form items → records; `numbers_checked` when `numbers_are_json` passed their page."""
+    value = decode_value_reading(numbers_checked)
+    return [{name: value(typed) for name, typed in item.items()} for item in items]

@@ -32,7 +32,6 @@ from . import state as st
 from .aws import describe_aws_error
 from .catalog import StreamPlan
 from .context import SyncContext
-from .decode import decode_item
 from .discover import NEW_IMAGE_VIEWS, stream_view_type
 from .errors import TapError
 from .full_table import sync_full_table
@@ -108,12 +107,19 @@ def wire_change(record: dict, project: Callable[[dict], dict]) -> tuple:
     return project(image), None
 
 
-def change_record(item: dict, deleted: Optional[str]) -> dict:
-    """The RECORD a change becomes: the decoded item, plus `_sdc_deleted_at` for a delete."""
-    out = decode_item(item)
-    if deleted is not None:
-        out[DELETED_AT] = deleted
-    return out
+def mark_deletes(records: list, changes: list) -> list:
+    """The decoded records of (item, deleted at) changes, with `_sdc_deleted_at` added for deletes."""
+    for record, (_, deleted) in zip(records, changes):
+        if deleted is not None:
+            record[DELETED_AT] = deleted
+    return records
+
+
+def _page_records(page: list, project: Callable[[dict], dict], tracker: SchemaTracker, numbers_checked: bool) -> list:
+    """A page of stream records as RECORDs. A function of its own so that nothing holds the page's
+    records after they are written: objects that outlive a young-generation collection cost the GC."""
+    changes = [wire_change(record, project) for record in page]
+    return mark_deletes(tracker.records([item for item, _ in changes], numbers_checked), changes)
 
 
 def _projector(plan: StreamPlan) -> Callable[[dict], dict]:
@@ -197,9 +203,7 @@ def _read_pass(ctx: SyncContext, plan: StreamPlan, stream_arn: str, started: flo
     for reader in walk(client, stream_arn, shards, finished, positions, ctx.config.stream_tip_empty_pages,
                        caught_up_at):
         for page in reader.pages():
-            changes = [wire_change(record, project) for record in page]
-            tracker.observe(item for item, _ in changes)
-            written = ctx.writer.records(plan.stream, [change_record(item, deleted) for item, deleted in changes],
+            written = ctx.writer.records(plan.stream, _page_records(page, project, tracker, reader.numbers_checked),
                                          version, utc_now_iso())
             ctx.report.page(plan.stream, written)
             positions = {**positions, reader.shard_id: reader.last_sequence}

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Iterator, Optional
 
 from .errors import TapError
-from .wire import key_for_botocore, raw_response
+from .throttle import CapacityLimiter, consumed_units
+from .wire import key_for_botocore, numbers_checked, raw_response
 
 _DONE = object()
 
@@ -26,23 +27,35 @@ class Page:
     segment: int
     items: list
     last_evaluated_key: Optional[dict]
+    numbers_checked: bool = False  # every N in `items` is JSON number text (decode.decode_items)
 
 
-def scan_segment(client, request: dict, segment: int, total: int, start_key: Optional[dict]) -> Iterator[Page]:
-    """The pages of one segment, starting after `start_key` (a wire-form key) when given."""
+def scan_segment(client, request: dict, segment: int, total: int, start_key: Optional[dict],
+                 limiter: Optional[CapacityLimiter] = None) -> Iterator[Page]:
+    """The pages of one segment, starting after `start_key` (a wire-form key) when given.
+
+    With a limiter, each request waits for the read-capacity budget and pays what it consumed.
+    """
     params = dict(request)
     if total > 1:
         params["Segment"] = segment
         params["TotalSegments"] = total
     if start_key:
         params["ExclusiveStartKey"] = key_for_botocore(start_key)
+    if limiter:
+        params["ReturnConsumedCapacity"] = "TOTAL"
     while True:
-        answer = raw_response(client.scan(**params))
+        if limiter:
+            limiter.acquire()
+        response = client.scan(**params)
+        answer = raw_response(response)
         if "Count" not in answer:  # every Scan answer has one; a cut-off body that outlived its retries has not
             raise TapError(f"DynamoDB answered a Scan of {request['TableName']} with an incomplete body after "
                            "every retry; run again later and it resumes from the last STATE")
+        if limiter:
+            limiter.spend(consumed_units(answer))
         last = answer.get("LastEvaluatedKey")
-        yield Page(segment, answer.get("Items", []), last)
+        yield Page(segment, answer.get("Items", []), last, numbers_checked(response))
         if not last:
             return
         params["ExclusiveStartKey"] = key_for_botocore(last)
@@ -75,15 +88,18 @@ class _Worker(threading.Thread):
         self._put(_DONE)
 
 
-def parallel_pages(client, request: dict, segments: dict, total: int, prefetch: int = 2) -> Iterator[Page]:
+def parallel_pages(client, request: dict, segments: dict, total: int, prefetch: int = 2,
+                   limiter: Optional[CapacityLimiter] = None) -> Iterator[Page]:
     """Pages of the given segments ({segment: start key or None}) as they arrive.
 
     Pages of one segment arrive in order; pages of different segments interleave. If the
-    consumer stops early, or a segment fails, every worker is told to stop.
+    consumer stops early, or a segment fails, every worker is told to stop. One limiter, when
+    given, is shared by all segments.
     """
     out: "queue.Queue" = queue.Queue(maxsize=max(2, prefetch * len(segments)))
     stop = threading.Event()
-    workers = [_Worker(scan_segment(client, request, seg, total, key), out, stop) for seg, key in segments.items()]
+    workers = [_Worker(scan_segment(client, request, seg, total, key, limiter), out, stop)
+               for seg, key in segments.items()]
     for worker in workers:
         worker.start()
     running = len(workers)

@@ -8,8 +8,9 @@ what an earlier one looked like: N is always "number" (never "integer").
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional
 
+from .decode import shaped_decoder
 from .wire import key_for_botocore, raw_response
 
 KEY_TYPES = {
@@ -117,6 +118,15 @@ def checker(schema: Optional[dict]) -> Callable[[dict], bool]:
         return False
 
     return check
+
+
+def fitting_decoder(schema: Optional[dict], to_number: Callable) -> Callable[[dict], Any]:
+    """`checker` and decoding in one walk: decodes a value `fits` accepts, else raises DoesNotFit."""
+    kind = set(_types(schema or {}))
+    members = {name: fitting_decoder(sub, to_number) for name, sub in (schema or {}).get("properties", {}).items()} \
+        if "object" in kind else None
+    element = fitting_decoder((schema or {}).get("items"), to_number) if "array" in kind else None
+    return shaped_decoder(scalar_tags(schema), members, element, to_number)
 
 
 _SET_ELEMENT = {"SS": "S", "NS": "N", "BS": "B"}

@@ -26,7 +26,7 @@ from botocore.exceptions import ClientError
 
 from .aws import error_code
 from .errors import TapError
-from .wire import raw_response
+from .wire import numbers_checked, raw_response
 
 LOGGER = logging.getLogger("tap_dynamodb")
 
@@ -134,6 +134,8 @@ class ShardReader:
         self.last_sequence = after_sequence
         self.tip_empty_pages = max(1, tip_empty_pages)
         self.finished = False
+        # Whether the page last handed out passed decode.numbers_are_json (see decode_items).
+        self.numbers_checked = False
         # Epoch seconds: an open shard whose records have reached this time is caught up, even
         # if writes keep coming faster than empty pages can appear (a busy table).
         self.caught_up_at = caught_up_at
@@ -166,12 +168,13 @@ class ShardReader:
     def _get_records(self, iterator: str) -> Optional[dict]:
         """One GetRecords answer in wire form, or None when the iterator expired."""
         try:
-            return raw_response(_retry_when_limited(self.client.get_records)(ShardIterator=iterator,
-                                                                             Limit=GET_RECORDS_LIMIT))
+            response = _retry_when_limited(self.client.get_records)(ShardIterator=iterator, Limit=GET_RECORDS_LIMIT)
         except ClientError as exc:
             if error_code(exc) == EXPIRED:
                 return None
             raise self._aged_out(exc) or exc
+        self.numbers_checked = numbers_checked(response)
+        return raw_response(response)
 
     def _reached_stop_time(self, record: dict) -> bool:
         created = record.get("dynamodb", {}).get("ApproximateCreationDateTime")

@@ -21,7 +21,10 @@ from typing import Any
 
 import orjson
 
+from .decode import numbers_are_json
+
 RAW_KEY = "_tap_dynamodb_raw"
+NUMBERS_CHECKED_KEY = "_tap_dynamodb_numbers_checked"
 FAST_OPERATIONS = ("before-parse.dynamodb.Scan", "before-parse.dynamodb-streams.GetRecords")
 _EMPTY = b"{}"
 
@@ -39,6 +42,7 @@ def _take_raw_body(response_dict: dict, customized_response_dict: dict, **_ignor
         customized_response_dict[RAW_KEY] = orjson.loads(body)
     except orjson.JSONDecodeError:
         return
+    customized_response_dict[NUMBERS_CHECKED_KEY] = numbers_are_json(body)
     response_dict["body"] = _EMPTY
 
 
@@ -60,6 +64,11 @@ def raw_response(parsed: dict) -> dict:
     if raw is not None:
         return raw
     return from_botocore(parsed)
+
+
+def numbers_checked(parsed: dict) -> bool:
+    """True when the raw body of this response passed `decode.numbers_are_json` (see decode_items)."""
+    return bool(parsed.get(NUMBERS_CHECKED_KEY))
 
 
 def from_botocore(value: Any) -> Any:

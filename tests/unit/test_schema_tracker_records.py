@@ -1,0 +1,57 @@
+"""SchemaTracker.records (check and decode in one walk) does exactly what observe + decode_items do."""
+
+import io
+
+import orjson
+import pytest
+
+from tap_dynamodb.decode import decode_items
+from tap_dynamodb.output import MessageWriter
+from tap_dynamodb.schema_tracker import SchemaTracker
+
+SCHEMA = {"type": "object", "properties": {
+    "id": {"type": "string"},
+    "a": {"type": ["null", "string"]},
+    "s": {"type": ["null", "array"], "items": {"type": ["number"]}},
+    "m": {"type": ["null", "object"], "properties": {
+        "x": {"type": ["null", "number"]},
+        "l": {"type": ["null", "array"], "items": {"type": ["string", "object"], "properties": {"q": {"type": ["boolean"]}}}}}}}}
+
+PAGES = [
+    [{"id": {"S": "1"}, "a": {"S": "x"}, "s": {"NS": ["1", "2.5"]},
+      "m": {"M": {"x": {"N": "-1E-130"}, "l": {"L": [{"S": "v"}, {"M": {"q": {"BOOL": True}}}]}}}},
+     {"id": {"S": "2"}, "a": {"NULL": True}, "m": {"M": {}}}],
+    [{"id": {"S": "3"}, "a": {"N": "5"}}, {"id": {"S": "4"}, "new": {"SS": ["q"]}, "b": {"B": "AAE="}}],
+    [{"id": {"S": "5"}, "m": {"M": {"x": {"S": "now text"}, "l": {"L": [{"M": {"q": {"BOOL": False}, "r": {"NULL": True}}}]}}}}],
+    [{"id": {"S": "6"}, "m": {"M": {"l": {"L": [{"L": [{"N": "7"}]}]}}}, "s": {"SS": ["t"]}}],
+    [{"id": {"S": "7"}, "a": {"N": "8"}, "m": {"M": {"x": {"S": "fits now"}}}}],
+    [{"id": {"S": "8"}, "m": {"M": {"x": {"N": "1"}, "only_new_key": {"S": "z"}}}}],
+]
+
+
+def _output(sync_page):
+    out = io.BytesIO()
+    writer = MessageWriter(out)
+    tracker = SchemaTracker("s", orjson.loads(orjson.dumps(SCHEMA)), ["id"], writer)
+    for page in PAGES:
+        writer.records("s", sync_page(tracker, page), None)
+    writer.flush()
+    return out.getvalue(), tracker
+
+
+@pytest.mark.parametrize("numbers_checked", [False, True])
+def test_records_writes_what_observe_and_decode_write(numbers_checked):
+    def two_walks(tracker, page):
+        tracker.observe(page)
+        return decode_items(page, numbers_checked)
+
+    expected, slow = _output(two_walks)
+    actual, fast = _output(lambda tracker, page: tracker.records(page, numbers_checked))
+    assert actual == expected
+    assert fast.schema == slow.schema and fast.schemas_written == slow.schemas_written == 4
+
+
+def test_records_on_an_open_schema_only_decodes():
+    tracker = SchemaTracker("s", {"type": "object"}, ["id"], MessageWriter(io.BytesIO()))
+    assert orjson.dumps(tracker.records([{"id": {"S": "1"}, "n": {"N": "2"}}])) == b'[{"id":"1","n":2}]'
+    assert tracker.schemas_written == 0
