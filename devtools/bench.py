@@ -293,8 +293,9 @@ def tap_files(workdir: Path, endpoint: str, table: str, method: str, **settings)
     if discovered.returncode != 0:
         raise BenchError(discovered.failure_message())
     catalog = select_streams(discovered.catalog, [table], method)
-    return (tap_runner.write_json(workdir / f"{table}-config.json", config),
-            tap_runner.write_json(workdir / f"{table}-{method}-{len(settings)}-catalog.json", catalog))
+    variant = "-".join(f"{key}-{value}" for key, value in sorted(settings.items())) or "default"
+    return (tap_runner.write_json(workdir / f"{table}-{variant}-config.json", config),
+            tap_runner.write_json(workdir / f"{table}-{method}-{variant}-catalog.json", catalog))
 
 
 def tap_contender(name: str, config: Path, catalog: Path, state: Optional[Path] = None) -> Contender:
@@ -407,8 +408,8 @@ def log_based_suite(server: BenchDatabase, workdir: Path, table: TableSpec, runs
 def million_suite(workdir: Path, runs: int, small: Sample) -> list:
     """Peak RSS at 1M items: with one segment, as the 100k table gets, and with the automatic count.
 
-    More segments mean more pages in flight (each worker's, plus two queued per segment), so
-    memory follows the segment count (at most 16), not the table size; the one-segment run
+    More segments mean more pages in flight (one fetched or waiting per segment, plus the one
+    being written), so memory follows the segment count (at most 16), not the table size; the one-segment run
     isolates table size."""
     table = TableSpec("bench_mixed_1000000", 1_000_000)
     with bench_database("ddb-1000000", [table], None) as server:

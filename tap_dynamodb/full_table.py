@@ -143,6 +143,7 @@ def scan_to_output(ctx: SyncContext, plan: StreamPlan, table: dict, version: Opt
             ctx.report.page(plan.stream, written)
             if _record_page(ctx, plan, total, page):
                 ctx.save_state()
+            del page  # written: free it before waiting for the next one (flat memory, make bench)
     except ClientError as exc:
         raise _scan_error(plan, exc, resumed) from None
     except TapError:

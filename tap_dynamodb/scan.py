@@ -55,50 +55,58 @@ def scan_segment(client, request: dict, segment: int, total: int, start_key: Opt
         if limiter:
             limiter.spend(consumed_units(answer))
         last = answer.get("LastEvaluatedKey")
-        yield Page(segment, answer.get("Items", []), last, numbers_checked(response))
+        page = Page(segment, answer.get("Items", []), last, numbers_checked(response))
+        response = answer = None  # only the Page keeps the items, so they go once it has been written
+        yield page
+        page = None
         if not last:
             return
         params["ExclusiveStartKey"] = key_for_botocore(last)
 
 
 class _Worker(threading.Thread):
-    def __init__(self, pages: Iterator[Page], out: "queue.Queue", stop: threading.Event):
+    """Fetches one segment's pages; each page needs a slot, given back once the page is written."""
+
+    def __init__(self, pages: Iterator[Page], out: "queue.Queue", slots: threading.Semaphore,
+                 stop: threading.Event):
         super().__init__(daemon=True, name="scan-segment")
         self._pages = pages
         self._out = out
+        self._slots = slots
         self._stop_event = stop
 
-    def _put(self, item) -> bool:
+    def _wait_for_slot(self) -> bool:
         while not self._stop_event.is_set():
-            try:
-                self._out.put(item, timeout=0.2)
+            if self._slots.acquire(timeout=0.2):
                 return True
-            except queue.Full:
-                continue
         return False
 
     def run(self) -> None:
+        pages = iter(self._pages)
         try:
-            for page in self._pages:
-                if not self._put(page):
+            while self._wait_for_slot():
+                page = next(pages, _DONE)
+                self._out.put(page)
+                if page is _DONE:
                     return
         except BaseException as exc:  # noqa: BLE001 - handed to the caller, which raises it
-            self._put(exc)
-            return
-        self._put(_DONE)
+            self._out.put(exc)
 
 
-def parallel_pages(client, request: dict, segments: dict, total: int, prefetch: int = 2,
+def parallel_pages(client, request: dict, segments: dict, total: int,
                    limiter: Optional[CapacityLimiter] = None) -> Iterator[Page]:
     """Pages of the given segments ({segment: start key or None}) as they arrive.
 
-    Pages of one segment arrive in order; pages of different segments interleave. If the
-    consumer stops early, or a segment fails, every worker is told to stop. One limiter, when
-    given, is shared by all segments.
+    Pages of one segment arrive in order; pages of different segments interleave. Memory stays
+    flat whatever the table size or the speed of DynamoDB: at most one page per segment is
+    fetched or waiting while the caller writes another (a parsed page of 1000 items is several
+    MB). If the consumer stops early, or a segment fails, every worker is told to stop. One
+    limiter, when given, is shared by all segments.
     """
-    out: "queue.Queue" = queue.Queue(maxsize=max(2, prefetch * len(segments)))
+    out: "queue.Queue" = queue.Queue()
+    slots = threading.Semaphore(len(segments) + 1)
     stop = threading.Event()
-    workers = [_Worker(scan_segment(client, request, seg, total, key, limiter), out, stop)
+    workers = [_Worker(scan_segment(client, request, seg, total, key, limiter), out, slots, stop)
                for seg, key in segments.items()]
     for worker in workers:
         worker.start()
@@ -108,9 +116,12 @@ def parallel_pages(client, request: dict, segments: dict, total: int, prefetch: 
             item = out.get()
             if item is _DONE:
                 running -= 1
+                slots.release()
             elif isinstance(item, BaseException):
                 raise item
             else:
                 yield item
+                del item  # the page is written: let it go before fetching more
+                slots.release()
     finally:
         stop.set()

@@ -29,7 +29,8 @@ FAST_OPERATIONS = ("before-parse.dynamodb.Scan", "before-parse.dynamodb-streams.
 _EMPTY = b"{}"
 
 
-def _take_raw_body(response_dict: dict, customized_response_dict: dict, **_ignored: Any) -> None:
+def _take_raw_body(response_dict: dict, customized_response_dict: dict, operation_model=None,
+                   **_ignored: Any) -> None:
     if response_dict.get("status_code") != 200:
         return
     content_type = response_dict.get("headers", {}).get("content-type", "")
@@ -39,11 +40,41 @@ def _take_raw_body(response_dict: dict, customized_response_dict: dict, **_ignor
     if not body or not body_complete(response_dict.get("headers", {}), body):
         return  # a connection dropped mid-body: botocore's checksum check or ours retries the call
     try:
-        customized_response_dict[RAW_KEY] = orjson.loads(body)
+        raw = orjson.loads(body)
     except orjson.JSONDecodeError:
         return
+    if b":{}" in body and getattr(operation_model, "name", None) == "GetRecords":
+        repair_empty_maps(raw)
+    customized_response_dict[RAW_KEY] = raw
     customized_response_dict[NUMBERS_CHECKED_KEY] = numbers_are_json(body)
     response_dict["body"] = _EMPTY
+
+
+def repair_empty_maps(answer: dict) -> None:
+    """Give untagged empty maps in stream images their "M" tag, in place.
+
+    DynamoDB Local writes an empty map in a stream image as `{}` instead of `{"M": {}}` (its
+    Scan is right). The check for `:{}` in the body keeps this walk off every other page.
+    """
+    for record in answer.get("Records") or ():
+        change = record.get("dynamodb") or {}
+        for image in (change.get("NewImage"), change.get("OldImage"), change.get("Keys")):
+            if image:
+                _tag_empty_maps(image)
+
+
+def _tag_empty_maps(attributes: dict) -> None:
+    for name, typed in attributes.items():
+        if typed == {}:
+            attributes[name] = {"M": {}}
+        elif "M" in typed:
+            _tag_empty_maps(typed["M"])
+        elif "L" in typed:
+            for position, element in enumerate(typed["L"]):
+                if element == {}:
+                    typed["L"][position] = {"M": {}}
+                elif "M" in element or "L" in element:
+                    _tag_empty_maps({"_": element})
 
 
 def body_complete(headers, body: bytes) -> bool:

@@ -46,3 +46,16 @@ def test_checked_and_careful_paths_agree_and_careful_path_normalises():
 def test_invalid_values_raise_decode_error(value):
     with pytest.raises(DecodeError):
         decode_items([{"a": value}])
+
+
+def test_untagged_empty_maps_in_stream_images_are_tagged():
+    """DynamoDB Local writes an empty map in a stream image as {}; the fast path tags it as M."""
+    from tap_dynamodb import wire
+    answer = {"Records": [{"eventName": "INSERT", "dynamodb": {
+        "Keys": {"id": {"S": "a"}},
+        "NewImage": {"id": {"S": "a"}, "e": {}, "m": {"M": {"inner": {}, "n": {"N": "1"}}},
+                     "l": {"L": [{}, {"M": {"deep": {}}}, {"S": "x"}]}}}}]}
+    wire.repair_empty_maps(answer)
+    image = answer["Records"][0]["dynamodb"]["NewImage"]
+    assert image == {"id": {"S": "a"}, "e": {"M": {}}, "m": {"M": {"inner": {"M": {}}, "n": {"N": "1"}}},
+                     "l": {"L": [{"M": {}}, {"M": {"deep": {"M": {}}}}, {"S": "x"}]}}
