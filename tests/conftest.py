@@ -74,11 +74,15 @@ def dynamodb_local():
     if external:
         yield _ExternalDynamoDB(external)
         return
-    server = DynamoDBLocal()
+    yield from _running(DynamoDBLocal(), DynamoDBLocalError, "DynamoDB Local")
+
+
+def _running(server, start_error, what: str):
+    """Start a session-wide server, fail (never skip) when it cannot start, stop it at the end."""
     try:
         server.start()
-    except DynamoDBLocalError as exc:
-        pytest.fail(f"DynamoDB Local could not be started: {exc}", pytrace=False)
+    except start_error as exc:
+        pytest.fail(f"{what} could not be started: {exc}", pytrace=False)
     try:
         yield server
     finally:
@@ -425,15 +429,7 @@ def postgres():
     Fails, never skips, when it cannot start."""
     from devtools.postgres import PostgresError, PostgresServer
 
-    server = PostgresServer()
-    try:
-        server.start()
-    except PostgresError as exc:
-        pytest.fail(f"PostgreSQL could not be started: {exc}", pytrace=False)
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from _running(PostgresServer(), PostgresError, "PostgreSQL")
 
 
 @pytest.fixture
