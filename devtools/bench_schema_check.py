@@ -1,9 +1,9 @@
-"""Per-item CPU cost of sync-time schema widening (SchemaTracker.observe), no services needed.
+"""Per-item CPU cost of decoding with the sync-time schema check (SchemaTracker.records), no services needed.
 
     python -m devtools.bench_schema_check
 
 Feeds pages of 1000 distinct 9-attribute wire-form items (the steady state: the schema
-already fits) through SchemaTracker.observe and prints the CPU time per item, for items of
+already fits) through SchemaTracker.records and prints the CPU time per item, for items of
 scalars and sets only and for items that also carry a map (M) and a list (L).
 """
 
@@ -42,10 +42,10 @@ def per_item_microseconds(make_item, pages: int = 50, page_size: int = 1000) -> 
              "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}]}
     schema = schema_mod.table_schema(table, batches[0])
     tracker = SchemaTracker("bench", schema, ["id"], _NullWriter())
-    tracker.observe(batches[0])
+    tracker.records(batches[0])
     started = time.process_time()
     for batch in batches:
-        tracker.observe(batch)
+        tracker.records(batch)
     elapsed = time.process_time() - started
     assert tracker.schemas_written == 0, "the steady state must not widen"
     return elapsed / (pages * page_size) * 1e6
@@ -54,7 +54,7 @@ def per_item_microseconds(make_item, pages: int = 50, page_size: int = 1000) -> 
 def main() -> None:
     for label, make in (("9 scalar/set attributes", flat_item), ("9 attributes incl. M(3) and L(3)", nested_item)):
         best = min(per_item_microseconds(make) for _ in range(5))
-        print(f"schema check, {label}: {best:.2f} us CPU per item")
+        print(f"decode with schema check, {label}: {best:.2f} us CPU per item")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable, Optional
 
-from .decode import shaped_decoder
+from .decode import DoesNotFit, shaped_decoder
 from .wire import key_for_botocore, raw_response
 
 KEY_TYPES = {
@@ -62,15 +62,6 @@ def _type_rank(kind: str) -> int:
     return _TYPE_ORDER.index(kind) if kind in _TYPE_ORDER else len(_TYPE_ORDER)
 
 
-def fits(typed: dict, schema: Optional[dict]) -> bool:
-    """True when `merge(schema, value_schema(typed))` would add nothing to `schema`.
-
-    A map key missing from `properties` or an element type missing from `items` does not
-    fit: the schema must describe every attribute.
-    """
-    return checker(schema)(typed)
-
-
 def scalar_tags(schema: Optional[dict]) -> frozenset:
     """The scalar and set type tags (S, N, B, BOOL, NULL, SS, NS, BS) a schema accepts whole."""
     kind = set(_types(schema or {}))
@@ -88,40 +79,21 @@ def scalar_tags(schema: Optional[dict]) -> frozenset:
     return frozenset(tags)
 
 
-def checker(schema: Optional[dict]) -> Callable[[dict], bool]:
-    """`fits` compiled for one schema: sync-time widening calls it for every map and list value,
-    so each level's accepted tags are computed once, not per value."""
-    tags = scalar_tags(schema)
-    kind = set(_types(schema or {}))
-    members = {name: checker(sub) for name, sub in (schema or {}).get("properties", {}).items()} \
-        if "object" in kind else None
-    element = checker((schema or {}).get("items")) if "array" in kind else None
+def fits(typed: dict, schema: Optional[dict]) -> bool:
+    """True when `merge(schema, value_schema(typed))` would add nothing to `schema`.
 
-    def check(typed: dict) -> bool:
-        for tag, value in typed.items():
-            if tag in tags:
-                return True
-            if tag == "M" and members is not None:
-                for name, member in value.items():
-                    sub = members.get(name)
-                    if sub is None or not sub(member):
-                        return False
-                return True
-            if tag == "L" and element is not None:
-                for item in value:
-                    if not element(item):
-                        return False
-                return True
-            if tag not in _KNOWN_TAGS:
-                raise ValueError(f"unknown DynamoDB type {tag!r}")
-            return False
+    A map key missing from `properties` or an element type missing from `items` does not
+    fit: the schema must describe every attribute.
+    """
+    try:
+        fitting_decoder(schema, str)(typed)
+    except DoesNotFit:
         return False
-
-    return check
+    return True
 
 
 def fitting_decoder(schema: Optional[dict], to_number: Callable) -> Callable[[dict], Any]:
-    """`checker` and decoding in one walk: decodes a value `fits` accepts, else raises DoesNotFit."""
+    """Decodes a value the schema describes (see `fits`), else raises DoesNotFit, in one walk."""
     kind = set(_types(schema or {}))
     members = {name: fitting_decoder(sub, to_number) for name, sub in (schema or {}).get("properties", {}).items()} \
         if "object" in kind else None
@@ -130,7 +102,6 @@ def fitting_decoder(schema: Optional[dict], to_number: Callable) -> Callable[[di
 
 
 _SET_ELEMENT = {"SS": "S", "NS": "N", "BS": "B"}
-_KNOWN_TAGS = frozenset(("S", "N", "B", "BOOL", "NULL", "M", "L", "SS", "NS", "BS"))
 
 
 def value_schema(typed: dict) -> dict:

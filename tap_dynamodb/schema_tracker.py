@@ -1,14 +1,10 @@
 """Schema widening at sync time: items are not bound to the sample discovery saw.
 
-Before a page of items is written, `SchemaTracker.observe` checks that the current schema
-describes every attribute of every item; when one carries an attribute or a type the schema
-lacks, the schema is widened (merged, never narrowed) and a SCHEMA message is written, once
-per page that changes it, before any of that page's records. Nothing is ever dropped.
-
-The check sits on the hot path, so it is cheap: a set of (attribute, type tag) pairs already
-known to fit answers scalars and sets with one lookup each; only map (M) and list (L) values
-are walked, because their contents can differ from item to item, by a checker compiled once
-per property (schema.checker) rather than by building and merging schemas.
+`SchemaTracker.records` decodes a page of items with decoders compiled from the current
+schema (schema.fitting_decoder). A value such a decoder does not accept (an attribute or a
+type the schema lacks) widens the schema (merged, never narrowed) and a SCHEMA message is
+written, once per page that changes it, before any of that page's records. Nothing is ever
+dropped. Checking and decoding in one walk keeps the check nearly free on the hot path.
 """
 
 from __future__ import annotations
@@ -17,6 +13,7 @@ from typing import Iterable
 
 from . import schema as schema_mod
 from .decode import DoesNotFit, decode_items, decode_value_reading, number_reader
+
 
 class SchemaTracker:
     """Keeps one stream's schema wide enough for the items it sees.
@@ -32,17 +29,10 @@ class SchemaTracker:
         self.writer = writer
         self.schemas_written = 0
         self._open = schema_mod.is_open(schema)
-        self._known: set = set()
-        self._checkers: dict = {}
         self._decoders: dict = {}  # {numbers_checked: {name: fitting decoder}}, built when first needed
-        if not self._open:
-            for name, sub in schema["properties"].items():
-                self._learn(name, sub)
 
     def _learn(self, name: str, sub: dict) -> None:
-        """Remember the scalar and set types `name` accepts, and how to check its maps and lists."""
-        self._known.update((name, tag) for tag in schema_mod.scalar_tags(sub))
-        self._checkers[name] = schema_mod.checker(sub)
+        """Give the widened property `name` its new fitting decoders."""
         for numbers_checked, decoders in self._decoders.items():
             decoders[name] = schema_mod.fitting_decoder(sub, number_reader(numbers_checked))
 
@@ -57,10 +47,9 @@ class SchemaTracker:
     def records(self, items: Iterable[dict], numbers_checked: bool = False) -> list:
         """A page of wire-form items as records, the schema widened (SCHEMA written) for them first.
 
-        Does what `observe` then `decode.decode_items` do, in one walk of each value: a value
-        the schema describes is decoded by its property's fitting decoder; one it does not
-        widens the schema and is decoded plainly. One walk instead of two took ~3 us per item
-        off `make bench` (docs/benchmark.md).
+        A value the schema describes is decoded by its property's fitting decoder; one it does
+        not widens the schema and is decoded plainly. One walk instead of a check then a decode
+        took ~3 us per item off `make bench` (docs/benchmark.md).
         """
         if self._open:
             return decode_items(items, numbers_checked)
@@ -86,25 +75,6 @@ class SchemaTracker:
             self.writer.schema(self.stream, self.schema, self.key_properties)
             self.schemas_written += 1
         return out
-
-    def observe(self, items: Iterable[dict]) -> None:
-        """Widen the schema for a page of wire-form items, writing SCHEMA before their records."""
-        if self._open:
-            return
-        known = self._known
-        checkers = self._checkers
-        changed = False
-        for item in items:
-            for name, typed in item.items():
-                for tag in typed:
-                    if (name, tag) not in known:
-                        check = checkers.get(name)
-                        if check is None or not check(typed):
-                            self._widen(name, typed)
-                            changed = True
-        if changed:
-            self.writer.schema(self.stream, self.schema, self.key_properties)
-            self.schemas_written += 1
 
     def _widen(self, name: str, typed: dict) -> None:
         """Merge one value into its property's schema."""

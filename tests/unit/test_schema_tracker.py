@@ -4,7 +4,6 @@ import io
 
 import orjson
 
-from tap_dynamodb.decode import decode_item
 from tap_dynamodb.output import MessageWriter
 from tap_dynamodb.schema_tracker import SchemaTracker
 
@@ -14,8 +13,7 @@ def _sync_pages(schema, pages):
     writer = MessageWriter(out)
     tracker = SchemaTracker("s", schema, ["id"], writer)
     for page in pages:
-        tracker.observe(page)
-        writer.records("s", map(decode_item, page), None)
+        writer.records("s", tracker.records(page), None)
     writer.flush()
     return tracker, [orjson.loads(line) for line in out.getvalue().splitlines()]
 

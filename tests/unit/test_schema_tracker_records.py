@@ -1,10 +1,12 @@
-"""SchemaTracker.records (check and decode in one walk) does exactly what observe + decode_items do."""
+"""SchemaTracker.records (check and decode in one walk) does exactly what a check with
+schema.fits, widening by merge, then decode_items do in two walks."""
 
 import io
 
 import orjson
 import pytest
 
+from tap_dynamodb import schema as sm
 from tap_dynamodb.decode import decode_items
 from tap_dynamodb.output import MessageWriter
 from tap_dynamodb.schema_tracker import SchemaTracker
@@ -40,9 +42,18 @@ def _output(sync_page):
 
 
 @pytest.mark.parametrize("numbers_checked", [False, True])
-def test_records_writes_what_observe_and_decode_write(numbers_checked):
+def test_records_writes_what_check_widen_and_decode_write(numbers_checked):
     def two_walks(tracker, page):
-        tracker.observe(page)
+        properties = tracker.schema["properties"]
+        changed = False
+        for item in page:
+            for name, typed in item.items():
+                if not sm.fits(typed, properties.get(name)):
+                    properties[name] = sm.merge(properties.get(name), sm.nullable(sm.value_schema(typed)))
+                    changed = True
+        if changed:
+            tracker.writer.schema(tracker.stream, tracker.schema, tracker.key_properties)
+            tracker.schemas_written += 1
         return decode_items(page, numbers_checked)
 
     expected, slow = _output(two_walks)
