@@ -15,7 +15,7 @@ import math
 import time
 from typing import Optional
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from . import state as st
 from .aws import describe_aws_error, error_code
@@ -146,11 +146,7 @@ def scan_to_output(ctx: SyncContext, plan: StreamPlan, table: dict, version: Opt
             del page  # written: free it before waiting for the next one (flat memory, make bench)
     except ClientError as exc:
         raise _scan_error(plan, exc, resumed) from None
-    except TapError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - connection failures etc. become one line
-        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-            raise
+    except BotoCoreError as exc:  # connection failures, timeouts: one line; a broken pipe or a bug is not one
         raise describe_aws_error(exc, f"scanning table {plan.table_name}", ctx.config.endpoint_url) from None
     for key in SCAN_KEYS:
         st.clear_bookmark(ctx.state, plan.bookmark_key, key)
