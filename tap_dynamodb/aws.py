@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import random
-from typing import Callable, Optional
+from contextlib import contextmanager
+from typing import Callable, Iterator, Optional
 
 import botocore.session
 from botocore.session import Session
@@ -234,6 +235,15 @@ def error_code(exc: BaseException) -> Optional[str]:
     if isinstance(exc, ClientError):
         return exc.response.get("Error", {}).get("Code")
     return None
+
+
+@contextmanager
+def aws_errors(doing: str, endpoint: Optional[str] = None) -> Iterator[None]:
+    """Turn botocore's exceptions raised inside the block into one actionable TapError line."""
+    try:
+        yield
+    except (ClientError, BotoCoreError) as exc:
+        raise describe_aws_error(exc, doing, endpoint) from None
 
 
 def describe_aws_error(exc: BaseException, doing: str, endpoint: Optional[str] = None) -> TapError:

@@ -6,17 +6,15 @@ credential fails here with the same one-line message a sync would give.
 
 from __future__ import annotations
 
-from .aws import Clients, describe_aws_error
+from .aws import Clients, aws_errors
 from .config import Config
 from .discover import filter_table_names, list_table_names
 
 
 def connection_check(config: Config, clients: Clients) -> str:
     """One line saying where the tap connected and how many tables it sees; TapError when it cannot."""
-    try:
+    with aws_errors("listing tables", config.endpoint_url):
         names = list_table_names(clients.dynamodb)
-    except Exception as exc:  # noqa: BLE001 - every failure becomes one actionable line
-        raise describe_aws_error(exc, "listing tables", config.endpoint_url) from None
     where = config.endpoint_url or f"region {config.region_name}"
     line = f"connection OK: {len(names)} table{'s' if len(names) != 1 else ''} at {where}"
     if config.tables or config.exclude_tables:

@@ -18,9 +18,8 @@ from typing import Iterable, Optional
 
 from botocore.exceptions import ClientError
 
-from .aws import AUTH_ERRORS, Clients, describe_aws_error, error_code
+from .aws import AUTH_ERRORS, Clients, aws_errors, error_code
 from .config import Config
-from .errors import TapError
 from . import schema as schema_mod
 
 LOGGER = logging.getLogger("tap_dynamodb")
@@ -196,10 +195,8 @@ def _unique_stream_names(streams: list) -> None:
 def discover(config: Config, clients: Clients) -> dict:
     """The catalog of every table the config lets us see."""
     client = clients.dynamodb
-    try:
+    with aws_errors("listing tables", config.endpoint_url):
         names = list_table_names(client)
-    except Exception as exc:  # noqa: BLE001 - every failure becomes one actionable line
-        raise describe_aws_error(exc, "listing tables", config.endpoint_url) from None
     names = filter_table_names(names, config.tables, config.exclude_tables)
     if config.tables:
         missing = [p for p in config.tables if not any(ch in p for ch in "*?[") and p not in names]
@@ -207,16 +204,12 @@ def discover(config: Config, clients: Clients) -> dict:
             LOGGER.warning("Table %s (config key tables) does not exist or is excluded", name)
     streams = []
     for name in names:
-        try:
+        with aws_errors(f"describing table {name}", config.endpoint_url):
             table = describe_table(client, name)
-        except Exception as exc:  # noqa: BLE001
-            raise describe_aws_error(exc, f"describing table {name}", config.endpoint_url) from None
         if table is None:
             continue
-        try:
+        with aws_errors(f"sampling table {name}", config.endpoint_url):
             entries = table_entries(client, table, config.infer_schema_sample_size)
-        except Exception as exc:  # noqa: BLE001
-            raise describe_aws_error(exc, f"sampling table {name}", config.endpoint_url) from None
         streams.extend(entries)
         LOGGER.info("Discovered table %s (%s items, methods %s, %d secondary index%s)", name,
                     table.get("ItemCount", 0), ", ".join(valid_methods(table)), len(entries) - 1,

@@ -24,12 +24,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from typing import Callable, Optional
-
-from botocore.exceptions import BotoCoreError, ClientError
+from typing import Callable
 
 from . import state as st
-from .aws import describe_aws_error
+from .aws import aws_errors
 from .catalog import StreamPlan
 from .context import SyncContext
 from .discover import NEW_IMAGE_VIEWS, stream_view_type
@@ -256,11 +254,6 @@ def sync_log_based(ctx: SyncContext, plan: StreamPlan, table: dict) -> int:
     """One LOG_BASED run of a stream; returns the number of records written."""
     stream_arn = check_table(plan, table)
     before = ctx.writer.records_written
-    try:
+    with aws_errors(f"reading the DynamoDB stream of table {plan.table_name}", ctx.config.endpoint_url):
         _replicate_or_reset(ctx, plan, table, stream_arn)
-    except TapError:
-        raise
-    except (ClientError, BotoCoreError) as exc:
-        raise describe_aws_error(exc, f"reading the DynamoDB stream of table {plan.table_name}",
-                                 ctx.config.endpoint_url) from None
     return ctx.writer.records_written - before

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from typing import Any, BinaryIO, Iterable, Optional
+from typing import BinaryIO, Iterable, Optional
 
 import orjson
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import logging
 import time
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from . import state as st
-from .aws import AUTH_ERRORS, describe_aws_error, error_code
+from .aws import describe_aws_error, error_code
 from .catalog import FULL_TABLE, LOG_BASED, StreamPlan, selected_streams
 from .context import SyncContext
 from .errors import TapError
@@ -41,9 +41,7 @@ def _describe_selected(ctx: SyncContext, plans: list) -> dict:
                 raise TapError(f"the credentials may not read selected table {plan.table_name} ({code}); grant "
                                "dynamodb:DescribeTable and dynamodb:Scan or deselect it") from None
             raise describe_aws_error(exc, f"describing table {plan.table_name}") from None
-        except TapError:
-            raise
-        except Exception as exc:  # noqa: BLE001
+        except BotoCoreError as exc:
             raise describe_aws_error(exc, f"describing table {plan.table_name}", ctx.config.endpoint_url) from None
     for plan in plans:
         if plan.method == LOG_BASED:
