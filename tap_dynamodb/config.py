@@ -15,7 +15,7 @@ from typing import Any, Optional
 from .errors import TapError
 
 DEFAULT_REQUEST_TIMEOUT = 300.0
-DEFAULT_SCAN_PAGE_SIZE = 1000
+DEFAULT_SCAN_PAGE_SIZE = None  # DynamoDB's own page: up to 1 MB of items per Scan request
 DEFAULT_SAMPLE_SIZE = 1000
 LOCAL_DYNAMO_URL = "http://localhost:8000"
 
@@ -113,7 +113,7 @@ class Config:
     external_id: Optional[str] = None
     proxy_account_id: Optional[str] = None
     proxy_role_name: Optional[str] = None
-    scan_page_size: int = DEFAULT_SCAN_PAGE_SIZE
+    scan_page_size: Optional[int] = DEFAULT_SCAN_PAGE_SIZE
     consistent_read: bool = False
     scan_segments: Optional[int] = None
     max_read_capacity_units_per_second: Optional[float] = None

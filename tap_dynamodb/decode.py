@@ -27,10 +27,10 @@ _QUOTED = rb'\s*"' + _NUMBER.encode() + rb'"\s*'
 # string every quote is escaped, so `"N":` and `"NS":` can only be keys. A key spelt with
 # escapes (\u004e is N, \u0053 is S) would hide from the scan, so an escaped N or S anywhere
 # counts as odd, as does a map attribute named N or NS: such pages merely take the
-# number-by-number path. Three searches, each with a literal prefix, are 3× faster than one
-# alternation.
-_ODD_NUMBERS = (re.compile(rb'"N"\s*:(?!' + _QUOTED + rb'[,}])'),
-                re.compile(rb'"NS"\s*:\s*\[(?!' + _QUOTED + rb'(?:,' + _QUOTED + rb')*\])'),
+# number-by-number path. Each search has a literal prefix (`"N` serves N and NS in one scan):
+# the prefix scan is most of the cost, and one alternation without a common prefix was 3× slower.
+_ODD_NUMBERS = (re.compile(rb'"N(?:"\s*:(?!' + _QUOTED + rb'[,}])|S"\s*:\s*\[(?!' + _QUOTED + rb'(?:,' + _QUOTED
+                           + rb')*\]))'),
                 re.compile(rb'\\u00(?:4[eE]|53)'))
 
 _AS_IS = frozenset(("S", "B", "BOOL", "SS", "BS"))

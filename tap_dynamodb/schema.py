@@ -29,7 +29,8 @@ _SCALARS = {
 _SET_ITEMS = {"SS": _SCALARS["S"], "NS": _SCALARS["N"], "BS": _SCALARS["B"]}
 
 
-def _types(schema: dict) -> list:
+def types_of(schema: dict) -> list:
+    """The JSON types a schema allows, as a list (`type` may be one string or a list)."""
     kind = schema.get("type", [])
     return [kind] if isinstance(kind, str) else list(kind)
 
@@ -40,7 +41,7 @@ def merge(a: Optional[dict], b: Optional[dict]) -> dict:
         return dict(b or {})
     if not b:
         return dict(a)
-    types = sorted(set(_types(a)) | set(_types(b)), key=_type_rank)
+    types = sorted(set(types_of(a)) | set(types_of(b)), key=_type_rank)
     out = {"type": types}
     if "object" in types:
         props = dict(a.get("properties", {}))
@@ -49,7 +50,7 @@ def merge(a: Optional[dict], b: Optional[dict]) -> dict:
         out["properties"] = props
     if "array" in types:
         out["items"] = merge(a.get("items"), b.get("items")) or {}
-    encodings = {s.get("contentEncoding") for s in (a, b) if "string" in _types(s)}
+    encodings = {s.get("contentEncoding") for s in (a, b) if "string" in types_of(s)}
     if encodings == {"base64"}:
         out["contentEncoding"] = "base64"
     return out
@@ -64,7 +65,7 @@ def _type_rank(kind: str) -> int:
 
 def scalar_tags(schema: Optional[dict]) -> frozenset:
     """The scalar and set type tags (S, N, B, BOOL, NULL, SS, NS, BS) a schema accepts whole."""
-    kind = set(_types(schema or {}))
+    kind = set(types_of(schema or {}))
     tags = set()
     if "string" in kind:
         tags.add("B")
@@ -94,7 +95,7 @@ def fits(typed: dict, schema: Optional[dict]) -> bool:
 
 def fitting_decoder(schema: Optional[dict], to_number: Callable) -> Callable[[dict], Any]:
     """Decodes a value the schema describes (see `fits`), else raises DoesNotFit, in one walk."""
-    kind = set(_types(schema or {}))
+    kind = set(types_of(schema or {}))
     members = {name: fitting_decoder(sub, to_number) for name, sub in (schema or {}).get("properties", {}).items()} \
         if "object" in kind else None
     element = fitting_decoder((schema or {}).get("items"), to_number) if "array" in kind else None

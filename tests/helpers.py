@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import random
 from typing import Any, Dict, Iterable, List, Optional
 
 REPLICATION_METHODS = ("FULL_TABLE", "LOG_BASED", "INCREMENTAL")
@@ -114,3 +115,35 @@ def scan_order(client, table_name: str, key: str, **kwargs) -> List[Any]:
         (tag, value), = item[key].items()
         out.append(base64.b64encode(value).decode("ascii") if tag == "B" else value)
     return out
+
+
+RANDOM_NAMES = ["id", "a", "b", "odd 'name\"\\\n", "ünï", "m"]
+
+
+def _random_value(rng: random.Random, depth: int) -> dict:
+    kinds = ["S", "N", "B", "BOOL", "NULL", "SS", "NS", "BS"] + (["M", "L"] if depth < 3 else [])
+    kind = rng.choice(kinds)
+    if kind == "S":
+        return {"S": rng.choice(["", "x", "Zürich", "q\"uote"])}
+    if kind == "N":
+        return {"N": rng.choice(["0", "-1.5", "1E-130", "12345678901234567890123456789012345678"])}
+    if kind == "B":
+        return {"B": "AAE="}
+    if kind == "BOOL":
+        return {"BOOL": rng.random() < 0.5}
+    if kind == "NULL":
+        return {"NULL": True}
+    if kind in ("SS", "BS"):
+        return {kind: ["s", "t"] if kind == "SS" else ["AA=="]}
+    if kind == "NS":
+        return {"NS": ["1", "2.5"]}
+    if kind == "M":
+        return {"M": {name: _random_value(rng, depth + 1) for name in rng.sample(RANDOM_NAMES[:4], rng.randint(0, 3))}}
+    return {"L": [_random_value(rng, depth + 1) for _ in range(rng.randint(0, 3))]}
+
+
+def random_items(seed: int, count: int) -> list:
+    """`count` wire-form items of random shapes (every type, nested, odd names), the same for a seed."""
+    rng = random.Random(seed)
+    return [{name: _random_value(rng, 0) for name in rng.sample(RANDOM_NAMES, rng.randint(1, len(RANDOM_NAMES)))}
+            for _ in range(count)]

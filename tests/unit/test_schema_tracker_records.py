@@ -10,6 +10,7 @@ from tap_dynamodb import schema as sm
 from tap_dynamodb.decode import decode_items
 from tap_dynamodb.output import MessageWriter
 from tap_dynamodb.schema_tracker import SchemaTracker
+from tests.helpers import random_items
 
 SCHEMA = {"type": "object", "properties": {
     "id": {"type": "string"},
@@ -31,18 +32,17 @@ PAGES = [
 ]
 
 
-def _output(sync_page):
+def _output(sync_page, pages=PAGES, schema=SCHEMA):
     out = io.BytesIO()
     writer = MessageWriter(out)
-    tracker = SchemaTracker("s", orjson.loads(orjson.dumps(SCHEMA)), ["id"], writer)
-    for page in PAGES:
+    tracker = SchemaTracker("s", orjson.loads(orjson.dumps(schema)), ["id"], writer)
+    for page in pages:
         writer.records("s", sync_page(tracker, page), None)
     writer.flush()
     return out.getvalue(), tracker
 
 
-@pytest.mark.parametrize("numbers_checked", [False, True])
-def test_records_writes_what_check_widen_and_decode_write(numbers_checked):
+def _two_walks(numbers_checked):
     def two_walks(tracker, page):
         properties = tracker.schema["properties"]
         changed = False
@@ -55,8 +55,12 @@ def test_records_writes_what_check_widen_and_decode_write(numbers_checked):
             tracker.writer.schema(tracker.stream, tracker.schema, tracker.key_properties)
             tracker.schemas_written += 1
         return decode_items(page, numbers_checked)
+    return two_walks
 
-    expected, slow = _output(two_walks)
+
+@pytest.mark.parametrize("numbers_checked", [False, True])
+def test_records_writes_what_check_widen_and_decode_write(numbers_checked):
+    expected, slow = _output(_two_walks(numbers_checked))
     actual, fast = _output(lambda tracker, page: tracker.records(page, numbers_checked))
     assert actual == expected
     assert fast.schema == slow.schema and fast.schemas_written == slow.schemas_written == 4
@@ -66,3 +70,24 @@ def test_records_on_an_open_schema_only_decodes():
     tracker = SchemaTracker("s", {"type": "object"}, ["id"], MessageWriter(io.BytesIO()))
     assert orjson.dumps(tracker.records([{"id": {"S": "1"}, "n": {"N": "2"}}])) == b'[{"id":"1","n":2}]'
     assert tracker.schemas_written == 0
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_records_of_random_shapes_with_widening_on_the_way_match_two_walks(seed):
+    """Compiled shapes (item_shapes) are rebuilt whenever a page widens the schema."""
+    items = random_items(seed, 600)
+    pages = [items[start:start + 50] for start in range(0, len(items), 50)]
+    schema = {"type": "object", "properties": sm.infer_properties(items[:20])}
+    expected, slow = _output(_two_walks(True), pages, schema)
+    actual, fast = _output(lambda tracker, page: tracker.records(page, True), pages, schema)
+    assert actual == expected
+    assert fast.schema == slow.schema and fast.schemas_written == slow.schemas_written > 0
+
+
+def test_after_widening_items_of_the_new_shape_take_the_compiled_path():
+    tracker = SchemaTracker("s", {"type": "object", "properties": {"id": {"type": "string"}}}, ["id"],
+                            MessageWriter(io.BytesIO()))
+    item = {"id": {"S": "1"}, "new": {"M": {"x": {"N": "1"}}}}
+    assert tracker._shape_decoder(True).try_decode(item) is None  # the schema does not describe it yet
+    tracker.records([item], True)  # widens
+    assert orjson.dumps(tracker._shape_decoder(True).try_decode(item)) == b'{"id":"1","new":{"x":1}}'
