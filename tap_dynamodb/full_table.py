@@ -48,9 +48,8 @@ def auto_segments(table: dict) -> int:
 
 
 def scan_request(ctx: SyncContext, plan: StreamPlan) -> dict:
-    request = {"TableName": plan.table_name, "ConsistentRead": ctx.config.consistent_read}
-    if ctx.config.scan_page_size:
-        request["Limit"] = ctx.config.scan_page_size
+    request = {"TableName": plan.table_name, "Limit": ctx.config.scan_page_size,
+               "ConsistentRead": ctx.config.consistent_read}
     if plan.index_name:
         request["IndexName"] = plan.index_name
         request["ConsistentRead"] = False  # GSIs refuse consistent reads; LSIs allow them, but keep one rule
