@@ -15,10 +15,7 @@ from typing import Any, Optional
 from .errors import TapError
 
 DEFAULT_REQUEST_TIMEOUT = 300.0
-# Scan's Limit. DynamoDB also ends a page at 1 MB of items, so 2000 is about its own page for
-# items of ~500 bytes and bounds the page of smaller ones. Against 1000 (Stitch's Limit) it took
-# ~20% off the tap's CPU per item and ~20% off the wall time in `make bench` (docs/benchmark.md).
-DEFAULT_SCAN_PAGE_SIZE = 2000
+DEFAULT_SCAN_PAGE_SIZE = 1000
 DEFAULT_SAMPLE_SIZE = 1000
 LOCAL_DYNAMO_URL = "http://localhost:8000"
 

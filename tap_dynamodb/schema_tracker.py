@@ -1,10 +1,11 @@
 """Schema widening at sync time: items are not bound to the sample discovery saw.
 
-`SchemaTracker.records` decodes a page of items with decoders compiled from the current
-schema (schema.fitting_decoder). A value such a decoder does not accept (an attribute or a
-type the schema lacks) widens the schema (merged, never narrowed) and a SCHEMA message is
-written, once per page that changes it, before any of that page's records. Nothing is ever
-dropped. Checking and decoding in one walk keeps the check nearly free on the hot path.
+`SchemaTracker.records` decodes a batch of items (a page, or a chunk of one) with decoders
+compiled from the current schema (item_shapes, schema.fitting_decoder). A value such a
+decoder does not accept (an attribute or a type the schema lacks) widens the schema (merged,
+never narrowed) and a SCHEMA message is written, once per batch that changes it, before any
+of that batch's records. Nothing is ever dropped. Checking and decoding in one walk keeps the
+check nearly free on the hot path.
 """
 
 from __future__ import annotations

@@ -73,8 +73,7 @@ SETTINGS = (
     Setting("use_local_dynamo", "boolean", "Use local DynamoDB",
             "Stitch's switch for DynamoDB Local at http://localhost:8000 (endpoint_url wins when set).", False),
     Setting("scan_page_size", "integer", "Scan page size",
-            "Items per Scan request (Scan's Limit; DynamoDB also ends a page at 1 MB); the state is "
-            "saved after every page.", DEFAULT_SCAN_PAGE_SIZE),
+            "Items per Scan request (Scan's Limit); the state is saved after every page.", DEFAULT_SCAN_PAGE_SIZE),
     Setting("consistent_read", "boolean", "Consistent reads",
             "Use strongly consistent Scans (twice the read capacity).", False),
     Setting("scan_segments", "integer", "Scan segments",
