@@ -22,7 +22,6 @@ from .aws import describe_aws_error, error_code
 from .catalog import StreamPlan
 from .context import SyncContext
 from .errors import TapError
-from .output import utc_now_iso
 from .scan import parallel_pages
 from .throttle import limiter_for
 from .schema_tracker import SchemaTracker
@@ -33,7 +32,6 @@ LOGGER = logging.getLogger("tap_dynamodb")
 SCAN_KEYS = ("last_evaluated_key", "scan_segments", "segment_keys", "finished_segments")
 BYTES_PER_SEGMENT = 128 * 1024 * 1024
 MAX_AUTO_SEGMENTS = 16
-WRITE_CHUNK = 250  # items decoded and written at a time (see _write_items)
 
 
 def scan_in_progress(state: dict, bookmark_key: str) -> bool:
@@ -123,23 +121,6 @@ def _record_page(ctx: SyncContext, plan: StreamPlan, total: int, page) -> bool:
     return True
 
 
-def _write_items(ctx: SyncContext, plan: StreamPlan, tracker: SchemaTracker, items: list, numbers_checked: bool,
-                 version: Optional[int]) -> int:
-    """Write a page's items as RECORDs, WRITE_CHUNK at a time, emptying `items` as it goes.
-
-    The wire form of each chunk is let go once its records are written, so the page being
-    written shrinks while the next one arrives (peak memory). Records are never named past
-    their chunk: held longer, they would outlive a young-generation collection and cost the GC.
-    """
-    time_extracted = utc_now_iso()
-    written = 0
-    while items:
-        chunk = items[:WRITE_CHUNK]
-        del items[:WRITE_CHUNK]
-        written += ctx.writer.records(plan.stream, tracker.records(chunk, numbers_checked), version, time_extracted)
-    return written
-
-
 def scan_to_output(ctx: SyncContext, plan: StreamPlan, table: dict, version: Optional[int]) -> int:
     """Write every item of the table as RECORDs, bookmarking after each page; returns the count."""
     total, segments = _segments_to_read(ctx, plan, table)
@@ -153,7 +134,9 @@ def scan_to_output(ctx: SyncContext, plan: StreamPlan, table: dict, version: Opt
     try:
         limiter = limiter_for(ctx.config.max_read_capacity_units_per_second)
         for page in parallel_pages(ctx.clients.dynamodb, scan_request(ctx, plan), segments, total, limiter=limiter):
-            written = _write_items(ctx, plan, tracker, page.items, page.numbers_checked, version)
+            numbers_checked = page.numbers_checked
+            written = ctx.writer.records_in_chunks(
+                plan.stream, page.items, lambda chunk: tracker.records(chunk, numbers_checked), version)
             count += written
             ctx.report.page(plan.stream, written)
             if _record_page(ctx, plan, total, page):

@@ -114,8 +114,7 @@ def mark_deletes(records: list, changes: list) -> list:
 
 
 def _page_records(page: list, project: Callable[[dict], dict], tracker: SchemaTracker, numbers_checked: bool) -> list:
-    """A page of stream records as RECORDs. A function of its own so that nothing holds the page's
-    records after they are written: objects that outlive a young-generation collection cost the GC."""
+    """A page (or a chunk of one) of stream records as RECORDs."""
     changes = [wire_change(record, project) for record in page]
     return mark_deletes(tracker.records([item for item, _ in changes], numbers_checked), changes)
 
@@ -201,8 +200,9 @@ def _read_pass(ctx: SyncContext, plan: StreamPlan, stream_arn: str, started: flo
     for reader in walk(client, stream_arn, shards, finished, positions, ctx.config.stream_tip_empty_pages,
                        caught_up_at):
         for page in reader.pages():
-            written = ctx.writer.records(plan.stream, _page_records(page, project, tracker, reader.numbers_checked),
-                                         version, utc_now_iso())
+            numbers_checked = reader.numbers_checked
+            written = ctx.writer.records_in_chunks(
+                plan.stream, page, lambda chunk: _page_records(chunk, project, tracker, numbers_checked), version)
             ctx.report.page(plan.stream, written)
             positions = {**positions, reader.shard_id: reader.last_sequence}
             bookmark["shard_seq_numbers"] = positions

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from typing import BinaryIO, Iterable, Optional
+from typing import BinaryIO, Callable, Iterable, Optional
 
 import orjson
 
 FLUSH_BYTES = 1 << 17
+WRITE_CHUNK = 250  # items decoded and written at a time by records_in_chunks
 
 
 def utc_now_iso() -> str:
@@ -86,6 +87,25 @@ class MessageWriter:
         if len(buffer) >= self._flush_bytes:
             self._drain()
         return count
+
+    def records_in_chunks(self, stream: str, items: list, to_records: Callable[[list], list],
+                          version: Optional[int]) -> int:
+        """Write a page of wire-form `items` as RECORDs, WRITE_CHUNK at a time, emptying `items`.
+
+        `to_records` decodes a chunk. Each chunk's wire form is let go as soon as its records
+        are written, so the page shrinks while the next one arrives, and a chunk's records are
+        written while they are still in the CPU's cache: 58 MB instead of 65 and ~12% less CPU
+        per item than decoding a whole 1000-item page first (docs/benchmark.md). The records
+        are never named past their chunk: objects that outlive a young-generation collection
+        cost the GC. Returns the number written.
+        """
+        time_extracted = utc_now_iso()
+        written = 0
+        while items:
+            chunk = items[:WRITE_CHUNK]
+            del items[:WRITE_CHUNK]
+            written += self.records(stream, to_records(chunk), version, time_extracted)
+        return written
 
     def record(self, stream: str, record: dict, version: Optional[int], time_extracted: Optional[str] = None) -> None:
         self.records(stream, (record,), version, time_extracted)

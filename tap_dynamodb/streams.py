@@ -200,9 +200,10 @@ class ShardReader:
             iterator = answer.get("NextShardIterator")
             if records:
                 empty_in_a_row = expiries = 0
-                self.last_sequence = records[-1]["dynamodb"]["SequenceNumber"]
-                yield records
-                if self._reached_stop_time(records[-1]) and iterator:
+                last = records[-1]
+                self.last_sequence = last["dynamodb"]["SequenceNumber"]
+                yield records  # the caller may empty the list (MessageWriter.records_in_chunks)
+                if self._reached_stop_time(last) and iterator:
                     return
             else:
                 empty_in_a_row += 1

@@ -306,3 +306,20 @@ def test_a_busy_open_shard_stops_once_its_records_reach_the_stop_time(fake_strea
 
     assert [len(page) for page in pages] == [2, 2]  # the page reaching 300 s is the last one read
     assert not reader.finished and reader.last_sequence == pages[-1][-1]["dynamodb"]["SequenceNumber"]
+
+
+def test_a_reader_whose_pages_are_emptied_by_the_consumer_still_stops_at_the_stop_time(fake_streams):
+    """MessageWriter.records_in_chunks empties each page it writes; the reader must not look back into it."""
+    fake_streams.page_size = 2
+    fake_streams.add_shard("busy")
+    for n, when in enumerate([100.0, 200.0, 300.0, 400.0, 500.0]):
+        fake_streams.put("busy", "INSERT", key(f"i{n}"), image(f"i{n}", str(n)), when=when)
+    shard = list_shards(fake_streams, fake_streams.stream_arn)[0]
+
+    reader = ShardReader(fake_streams, fake_streams.stream_arn, shard, None, caught_up_at=250.0)
+    sizes = []
+    for page in reader.pages():
+        sizes.append(len(page))
+        page.clear()
+
+    assert sizes == [2, 2] and not reader.finished
