@@ -294,14 +294,18 @@ def test_a_child_listed_while_its_parent_is_still_open_waits_for_the_parent(fake
     assert values(second) == [("a", "2"), ("a", "3")]
 
 
-def test_a_busy_open_shard_stops_once_its_records_reach_the_stop_time(fake_streams):
+def _busy_shard_reader(fake_streams) -> ShardReader:
+    """A reader of an open shard with changes at 100 s to 500 s, two a page, told to stop at 250 s."""
     fake_streams.page_size = 2
     fake_streams.add_shard("busy")
     for n, when in enumerate([100.0, 200.0, 300.0, 400.0, 500.0]):
         fake_streams.put("busy", "INSERT", key(f"i{n}"), image(f"i{n}", str(n)), when=when)
     shard = list_shards(fake_streams, fake_streams.stream_arn)[0]
+    return ShardReader(fake_streams, fake_streams.stream_arn, shard, None, caught_up_at=250.0)
 
-    reader = ShardReader(fake_streams, fake_streams.stream_arn, shard, None, caught_up_at=250.0)
+
+def test_a_busy_open_shard_stops_once_its_records_reach_the_stop_time(fake_streams):
+    reader = _busy_shard_reader(fake_streams)
     pages = list(reader.pages())
 
     assert [len(page) for page in pages] == [2, 2]  # the page reaching 300 s is the last one read
@@ -310,13 +314,7 @@ def test_a_busy_open_shard_stops_once_its_records_reach_the_stop_time(fake_strea
 
 def test_a_reader_whose_pages_are_emptied_by_the_consumer_still_stops_at_the_stop_time(fake_streams):
     """MessageWriter.records_in_chunks empties each page it writes; the reader must not look back into it."""
-    fake_streams.page_size = 2
-    fake_streams.add_shard("busy")
-    for n, when in enumerate([100.0, 200.0, 300.0, 400.0, 500.0]):
-        fake_streams.put("busy", "INSERT", key(f"i{n}"), image(f"i{n}", str(n)), when=when)
-    shard = list_shards(fake_streams, fake_streams.stream_arn)[0]
-
-    reader = ShardReader(fake_streams, fake_streams.stream_arn, shard, None, caught_up_at=250.0)
+    reader = _busy_shard_reader(fake_streams)
     sizes = []
     for page in reader.pages():
         sizes.append(len(page))
