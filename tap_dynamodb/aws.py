@@ -191,6 +191,10 @@ def attempt_failure(response=None, caught_exception=None) -> Optional[str]:
     return f"HTTP {status} {code}" if code and code != str(status) else f"HTTP {status}"
 
 
+UNREACHABLE_ATTEMPTS = 3
+"""Attempts before giving up on an endpoint that has never answered (see install_retry_logging)."""
+
+
 def install_retry_logging(client, max_attempts: int) -> None:
     """Log one WARNING per retry botocore makes: operation, attempt and the cause.
 
@@ -201,11 +205,23 @@ def install_retry_logging(client, max_attempts: int) -> None:
     A 200 answer whose body was cut short (the connection dropped mid-response; urllib3 does
     not check Content-Length) is retried too: botocore would otherwise parse it as an empty
     page, and a Scan would end early without a word.
+
+    An endpoint that refuses connections (or whose name does not resolve) before it has ever
+    answered this client is given UNREACHABLE_ATTEMPTS attempts, not max_attempts: that is a
+    wrong endpoint_url or a DynamoDB Local that is not running, and the full budget of backoffs
+    kept people waiting about a minute for the error line. Once the endpoint has answered, a
+    refused connection is a blip and gets the full budget.
     """
     service = client.meta.service_model.service_id.hyphenize()
     name = client.meta.service_model.service_id
+    answered = []  # becomes [True] at this client's first HTTP answer of any status
 
-    def note_cause(request_dict, response=None, caught_exception=None, **_ignored) -> None:
+    def note_cause(request_dict, response=None, caught_exception=None, attempts=1, **_ignored) -> None:
+        if response is not None and not answered:
+            answered.append(True)
+        if isinstance(caught_exception, EndpointConnectionError) and not answered \
+                and attempts >= min(UNREACHABLE_ATTEMPTS, max_attempts):
+            raise caught_exception  # no retry: the caller turns it into "cannot connect to ..."
         request_dict["context"][RETRY_CAUSE] = attempt_failure(response, caught_exception)
 
     def log_retry(request, operation_name=None, **_ignored) -> None:

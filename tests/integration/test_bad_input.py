@@ -6,13 +6,12 @@ names, nothing selected) run correctly instead.
 from __future__ import annotations
 
 import json
-import socket
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Union
 
 import pytest
 
-from tests.helpers import wait_table_active
+from tests.helpers import closed_port, wait_table_active
 
 ITEMS = 12
 MISSING = object()  # a config key removed
@@ -203,12 +202,6 @@ def test_bad_input_gives_one_actionable_line(case, request, run_tap, tap_config,
         assert sorted(r["id"] for r in result.records()) == [f"i{n:02d}" for n in range(ITEMS)]
         return
     assert_one_error_line(result, *case.expect)
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.mark.parametrize("mode", ["--discover", "--catalog"])

@@ -3,9 +3,12 @@ and the configured secret never printed."""
 
 from __future__ import annotations
 
-import socket
+import time
 
 import pytest
+
+from tap_dynamodb.aws import UNREACHABLE_ATTEMPTS
+from tests.helpers import closed_port
 
 SECRET = "SeCrEt-never-print-7f3a9c"
 ERROR_PREFIX = "tap-dynamodb: error:"
@@ -24,13 +27,6 @@ def hand_catalog(name: str, method: str = "FULL_TABLE") -> dict:
         "schema": {"type": "object", "properties": {"id": {"type": "string"}}},
         "metadata": [{"breadcrumb": [], "metadata": {"selected": True, "replication-method": method}}],
     }]}
-
-
-def closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def assert_one_error_line(result, *words: str) -> str:
@@ -116,14 +112,19 @@ def test_unknown_replication_method(run_tap, secret_config, make_table):
 
 
 @pytest.mark.parametrize("mode", ["discover", "sync"])
-def test_unreachable_endpoint(run_tap, secret_config, mode):
+def test_unreachable_endpoint_fails_fast_with_the_default_retry_budget(run_tap, secret_config, mode):
+    """A refused connection before any answer is a wrong endpoint: UNREACHABLE_ATTEMPTS tries, not max_attempts."""
     endpoint = f"http://127.0.0.1:{closed_port()}"
-    config = secret_config.with_(endpoint_url=endpoint, request_timeout=5)
+    config = secret_config.with_(endpoint_url=endpoint, request_timeout=5, max_attempts=None)  # the default, 10
+    started = time.monotonic()
     if mode == "discover":
         result = run_tap("--discover", config=config, check=False, timeout=120)
     else:
         result = run_tap(config=config, catalog=hand_catalog("orders"), check=False, timeout=120)
     assert_one_error_line(result, "cannot connect", endpoint)
+    retries = [line for line in result.stderr.splitlines() if "retrying, attempt" in line]
+    assert len(retries) == UNREACHABLE_ATTEMPTS - 1 and f"attempt {UNREACHABLE_ATTEMPTS} of 10" in retries[-1]
+    assert time.monotonic() - started < 30  # the whole budget of 10 backed off for about a minute
 
 
 def test_selected_table_that_does_not_exist(run_tap, secret_config):
