@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import random
 from contextlib import contextmanager
+from functools import cached_property
 from typing import Callable, Iterator, Optional
 
 import botocore.session
@@ -129,8 +130,6 @@ class Clients:
         self.config = config
         self._session = session
         self._pool_size = max(16, config.scan_segments or 0) + 4
-        self._dynamodb = None
-        self._streams = None
 
     @property
     def session(self) -> Session:
@@ -159,17 +158,13 @@ class Clients:
         install_request_timers(client)
         return client
 
-    @property
+    @cached_property
     def dynamodb(self):
-        if self._dynamodb is None:
-            self._dynamodb = self._make("dynamodb")
-        return self._dynamodb
+        return self._make("dynamodb")
 
-    @property
+    @cached_property
     def streams(self):
-        if self._streams is None:
-            self._streams = self._make("dynamodbstreams")
-        return self._streams
+        return self._make("dynamodbstreams")
 
 
 RETRY_CAUSE = "tap_dynamodb_retry_cause"
@@ -214,11 +209,11 @@ def install_retry_logging(client, max_attempts: int) -> None:
     """
     service = client.meta.service_model.service_id.hyphenize()
     name = client.meta.service_model.service_id
-    answered = []  # becomes [True] at this client's first HTTP answer of any status
+    answered = False  # True from this client's first HTTP answer of any status
 
     def note_cause(request_dict, response=None, caught_exception=None, attempts=1, **_ignored) -> None:
-        if response is not None and not answered:
-            answered.append(True)
+        nonlocal answered
+        answered = answered or response is not None
         if isinstance(caught_exception, EndpointConnectionError) and not answered \
                 and attempts >= min(UNREACHABLE_ATTEMPTS, max_attempts):
             raise caught_exception  # no retry: the caller turns it into "cannot connect to ..."

@@ -17,6 +17,8 @@ from .errors import TapError
 DEFAULT_REQUEST_TIMEOUT = 300.0
 DEFAULT_SCAN_PAGE_SIZE = 1000
 DEFAULT_SAMPLE_SIZE = 1000
+DEFAULT_MAX_ATTEMPTS = 10
+DEFAULT_STREAM_TIP_EMPTY_PAGES = 3
 LOCAL_DYNAMO_URL = "http://localhost:8000"
 
 SECRET_KEYS = ("aws_secret_access_key", "aws_session_token", "external_id", "aws_access_key_id")
@@ -117,17 +119,16 @@ class Config:
     consistent_read: bool = False
     scan_segments: Optional[int] = None
     max_read_capacity_units_per_second: Optional[float] = None
-    max_attempts: int = 10
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
     tables: Optional[list] = None
     exclude_tables: Optional[list] = None
     infer_schema_sample_size: int = DEFAULT_SAMPLE_SIZE
-    stream_tip_empty_pages: int = 3
+    stream_tip_empty_pages: int = DEFAULT_STREAM_TIP_EMPTY_PAGES
     raw: dict = field(default_factory=dict, repr=False, compare=False)
 
     def secrets(self) -> list:
         """Every configured value that must never be printed."""
-        return [v for v in (self.aws_secret_access_key, self.aws_session_token,
-                            self.external_id, self.aws_access_key_id) if v]
+        return [value for value in (getattr(self, key) for key in SECRET_KEYS) if value]
 
     @property
     def assumes_role(self) -> bool:
@@ -189,12 +190,12 @@ def parse_config(raw: Any) -> Config:
         scan_segments=segments,
         max_read_capacity_units_per_second=_as_number(
             "max_read_capacity_units_per_second", raw.get("max_read_capacity_units_per_second"), None, 0.001),
-        max_attempts=_as_number("max_attempts", raw.get("max_attempts"), 10, 1, integer=True),
+        max_attempts=_as_number("max_attempts", raw.get("max_attempts"), DEFAULT_MAX_ATTEMPTS, 1, integer=True),
         tables=_as_str_list("tables", raw.get("tables")),
         exclude_tables=_as_str_list("exclude_tables", raw.get("exclude_tables")),
         infer_schema_sample_size=_as_number("infer_schema_sample_size", raw.get("infer_schema_sample_size"),
                                             DEFAULT_SAMPLE_SIZE, 0, integer=True),
         stream_tip_empty_pages=_as_number("stream_tip_empty_pages", raw.get("stream_tip_empty_pages"),
-                                          3, 1, integer=True),
+                                          DEFAULT_STREAM_TIP_EMPTY_PAGES, 1, integer=True),
         raw=raw,
     )

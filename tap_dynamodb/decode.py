@@ -33,7 +33,8 @@ _ODD_NUMBERS = (re.compile(rb'"N(?:"\s*:(?!' + _QUOTED + rb'[,}])|S"\s*:\s*\[(?!
                            + rb')*\]))'),
                 re.compile(rb'\\u00(?:4[eE]|53)'))
 
-_AS_IS = frozenset(("S", "B", "BOOL", "SS", "BS"))
+AS_IS_TAGS = frozenset(("S", "B", "BOOL", "SS", "BS"))
+"""Tags whose value is already its output value (strings, base64 text, booleans, string sets)."""
 _TAGS = frozenset(("S", "N", "B", "BOOL", "NULL", "M", "L", "SS", "NS", "BS"))
 
 
@@ -77,7 +78,7 @@ def _value_decoder(to_number: Callable[[str], Fragment]) -> Callable[[dict], Any
             (tag, value), = typed.items()
         except (ValueError, AttributeError):
             raise DecodeError(f"{typed!r} is not a DynamoDB attribute value") from None
-        if tag in _AS_IS:
+        if tag in AS_IS_TAGS:
             return value
         if tag == "N":
             return to_number(value)
@@ -110,7 +111,7 @@ def shaped_decoder(tags: frozenset, members: Optional[dict], element: Optional[C
         except (ValueError, AttributeError):
             raise DecodeError(f"{typed!r} is not a DynamoDB attribute value") from None
         if tag in tags:
-            if tag in _AS_IS:
+            if tag in AS_IS_TAGS:
                 return value
             if tag == "N":
                 return to_number(value)

@@ -34,12 +34,6 @@ BYTES_PER_SEGMENT = 128 * 1024 * 1024
 MAX_AUTO_SEGMENTS = 16
 
 
-def scan_in_progress(state: dict, bookmark_key: str) -> bool:
-    """True when an earlier run stopped in the middle of this table's scan."""
-    bookmark = state.get("bookmarks", {}).get(bookmark_key, {})
-    return bookmark.get("last_evaluated_key") is not None or bookmark.get("scan_segments") is not None
-
-
 def auto_segments(table: dict) -> int:
     """One segment per 128 MiB of table, 1 for small tables, at most 16."""
     size = table.get("TableSizeBytes") or 0
@@ -169,21 +163,20 @@ def _scan_error(plan: StreamPlan, exc: ClientError, resumed: bool) -> TapError:
 def sync_full_table(ctx: SyncContext, plan: StreamPlan, table: dict) -> int:
     """One FULL_TABLE run of a stream, with Stitch's version semantics."""
     key = plan.bookmark_key
-    previous = st.get_bookmark(ctx.state, key, "version")
+    bookmark = st.table_bookmark(ctx.state, key)
+    previous = bookmark.get("version")
     if previous is not None and (not isinstance(previous, int) or isinstance(previous, bool) or previous < 0):
         raise _bad_bookmark(plan, f"state bookmark version {previous!r} is not a table version (a whole number)")
     first_run = previous is None
-    if first_run and scan_in_progress(ctx.state, key):
+    if first_run and st.scan_in_progress(bookmark):
         # The records before this bookmark went out under an unknown version; a fresh version
         # activated after only the rest would make a versioning target delete them.
         LOGGER.warning("The state's scan bookmark for %s has no version: reading the table from the start",
                        plan.tap_stream_id)
         for scan_key in SCAN_KEYS:
-            st.clear_bookmark(ctx.state, key, scan_key)
-    if scan_in_progress(ctx.state, key) and not first_run:
-        version = st.get_bookmark(ctx.state, key, "version")
-    else:
-        version = int(time.time() * 1000)
+            bookmark.pop(scan_key, None)
+    # an interrupted scan (never a first run, after the lines above) continues under its own version
+    version = previous if st.scan_in_progress(bookmark) else int(time.time() * 1000)
     st.write_bookmark(ctx.state, key, "version", version)
     ctx.save_state()
     if first_run:

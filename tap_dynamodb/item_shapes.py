@@ -26,12 +26,11 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, Optional, Tuple
 
 from . import schema as schema_mod
-from .decode import DecodeError, DoesNotFit
+from .decode import AS_IS_TAGS, DecodeError, DoesNotFit
 
 SHAPES_PER_OBJECT = 256
 """Compiled shapes kept per object schema; items of further shapes take the generic path."""
 
-_AS_IS = frozenset(("S", "B", "BOOL", "SS", "BS"))
 _NOT_TAKEN = (KeyError, TypeError, AttributeError, ValueError, DoesNotFit, DecodeError)
 
 Shape = Tuple[tuple, tuple]  # (attribute names, their type tags), in the item's order
@@ -103,7 +102,7 @@ class ShapeDecoder:
             return None
         member = f"item[{name!r}][{tag!r}]"
         if tag in schema_mod.scalar_tags(schema):
-            if tag in _AS_IS:
+            if tag in AS_IS_TAGS:
                 return member
             if tag == "N":
                 return f"num({member})"

@@ -33,7 +33,7 @@ from .context import SyncContext
 from .discover import NEW_IMAGE_VIEWS, stream_view_type
 from .errors import TapError
 from .full_table import sync_full_table
-from .output import utc_now_iso
+from .output import iso_utc, utc_now_iso
 from .schema_tracker import SchemaTracker
 from .streams import StreamAgedOut, check_bookmarks, list_shards, walk
 
@@ -82,8 +82,7 @@ def deleted_at(epoch_seconds) -> str:
     """ApproximateCreationDateTime (epoch seconds) as ISO-8601 UTC."""
     if epoch_seconds is None:
         return utc_now_iso()
-    moment = dt.datetime.fromtimestamp(float(epoch_seconds), tz=dt.timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return iso_utc(dt.datetime.fromtimestamp(float(epoch_seconds), tz=dt.timezone.utc))
 
 
 def wire_change(record: dict, project: Callable[[dict], dict]) -> tuple:

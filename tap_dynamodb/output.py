@@ -18,9 +18,14 @@ FLUSH_BYTES = 1 << 17
 WRITE_CHUNK = 250  # items decoded and written at a time by records_in_chunks
 
 
+def iso_utc(moment: dt.datetime) -> str:
+    """A UTC moment in Singer's timestamp format."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def utc_now_iso() -> str:
     """The current time in Singer's timestamp format."""
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return iso_utc(dt.datetime.now(dt.timezone.utc))
 
 
 class MessageWriter:

@@ -24,6 +24,8 @@ from typing import Optional
 
 from singer.metrics import Metric, Point, Status, Tag, log as log_metric
 
+from .state import scan_in_progress
+
 LOGGER = logging.getLogger("tap_dynamodb")
 METRICS_LOGGER = logging.getLogger("tap_dynamodb.metrics")
 
@@ -35,7 +37,6 @@ RESUMED = "resumed from bookmark"
 RESET = "reset (replication method changed)"
 STREAM_RESET = "reset (stream bookmarks no longer valid)"
 NEW_VERSION = "new full scan after a complete one"
-SCAN_PROGRESS_KEYS = ("last_evaluated_key", "scan_segments")
 
 
 def start_origin(bookmark: dict, method: str, was_reset: bool) -> str:
@@ -45,7 +46,7 @@ def start_origin(bookmark: dict, method: str, was_reset: bool) -> str:
     progress = {k: v for k, v in bookmark.items() if k != "last_replication_method" and v is not None}
     if not progress:
         return FIRST_RUN
-    if any(key in progress for key in SCAN_PROGRESS_KEYS):
+    if scan_in_progress(bookmark):
         return RESUMED
     if method == "LOG_BASED" and progress.get("initial_full_table_complete"):
         return RESUMED

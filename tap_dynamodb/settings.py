@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from .config import DEFAULT_REQUEST_TIMEOUT, DEFAULT_SAMPLE_SIZE, DEFAULT_SCAN_PAGE_SIZE, SECRET_KEYS
+from .config import (DEFAULT_MAX_ATTEMPTS, DEFAULT_REQUEST_TIMEOUT, DEFAULT_SAMPLE_SIZE, DEFAULT_SCAN_PAGE_SIZE,
+                     DEFAULT_STREAM_TIP_EMPTY_PAGES, SECRET_KEYS)
 
 # Meltano setting kinds → JSON schema types (for `--about --format json`).
 _JSON_TYPES = {"string": "string", "integer": "integer", "decimal": "number", "boolean": "boolean",
@@ -81,7 +82,7 @@ SETTINGS = (
     Setting("max_read_capacity_units_per_second", "decimal", "Read capacity limit (RCU/s)",
             "Upper bound on read capacity units the tap consumes per second; empty for no limit."),
     Setting("max_attempts", "integer", "Max attempts",
-            "Attempts per AWS request (first try included) before the run fails.", 10),
+            "Attempts per AWS request (first try included) before the run fails.", DEFAULT_MAX_ATTEMPTS),
     Setting("tables", "array", "Tables",
             "Table names or shell patterns (orders_*) to discover; empty for every table."),
     Setting("exclude_tables", "array", "Excluded tables",
@@ -89,7 +90,8 @@ SETTINGS = (
     Setting("infer_schema_sample_size", "integer", "Schema sample size",
             "Items per table sampled at discovery to infer the schema; 0 for key attributes only.", DEFAULT_SAMPLE_SIZE),
     Setting("stream_tip_empty_pages", "integer", "Stream tip empty pages",
-            "LOG_BASED: consecutive empty GetRecords answers after which an open shard counts as read up to now.", 3),
+            "LOG_BASED: consecutive empty GetRecords answers after which an open shard counts as read up to now.",
+            DEFAULT_STREAM_TIP_EMPTY_PAGES),
 )
 
 

@@ -64,5 +64,13 @@ def reset_table(state: dict, table: str) -> None:
     state.setdefault("bookmarks", {}).pop(table, None)
 
 
+SCAN_PROGRESS_KEYS = ("last_evaluated_key", "scan_segments")
+
+
+def scan_in_progress(bookmark: dict) -> bool:
+    """True when the table's bookmark says an earlier run stopped in the middle of its scan."""
+    return any(bookmark.get(key) is not None for key in SCAN_PROGRESS_KEYS)
+
+
 def set_currently_syncing(state: dict, stream: Optional[str]) -> None:
     state["currently_syncing"] = stream

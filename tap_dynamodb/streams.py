@@ -25,6 +25,7 @@ import backoff
 from botocore.exceptions import ClientError
 
 from .aws import error_code
+from .config import DEFAULT_STREAM_TIP_EMPTY_PAGES
 from .errors import TapError
 from .wire import numbers_checked, raw_response
 
@@ -127,7 +128,7 @@ class ShardReader:
     """
 
     def __init__(self, client, stream_arn: str, shard: Shard, after_sequence: Optional[str],
-                 tip_empty_pages: int = 3, caught_up_at: Optional[float] = None):
+                 tip_empty_pages: int = DEFAULT_STREAM_TIP_EMPTY_PAGES, caught_up_at: Optional[float] = None):
         self.client = client
         self.stream_arn = stream_arn
         self.shard = shard
@@ -215,7 +216,8 @@ class ShardReader:
 
 
 def walk(client, stream_arn: str, shards: list, finished: Iterable[str], positions: dict,
-         tip_empty_pages: int = 3, caught_up_at: Optional[float] = None) -> Iterator[ShardReader]:
+         tip_empty_pages: int = DEFAULT_STREAM_TIP_EMPTY_PAGES,
+         caught_up_at: Optional[float] = None) -> Iterator[ShardReader]:
     """A reader for every shard that may be read now, parents before children.
 
     `finished` are shards read to their end; `positions` maps shard id → the sequence number

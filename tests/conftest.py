@@ -357,7 +357,7 @@ def sync_in_process():
         parsed = parse_config(dict(config))
         clients = Clients(parsed)
         if streams is not None:
-            clients._streams = streams  # the test seam: Clients makes its streams client lazily
+            clients.streams = streams  # the test seam: Clients makes its streams client lazily (cached_property)
         if on_clients is not None:
             on_clients(clients)
         out = io.BytesIO()

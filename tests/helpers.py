@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import random
-import socket
 from typing import Any, Dict, Iterable, List, Optional
 
 REPLICATION_METHODS = ("FULL_TABLE", "LOG_BASED", "INCREMENTAL")
@@ -116,13 +115,6 @@ def scan_order(client, table_name: str, key: str, **kwargs) -> List[Any]:
         (tag, value), = item[key].items()
         out.append(base64.b64encode(value).decode("ascii") if tag == "B" else value)
     return out
-
-
-def closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 RANDOM_NAMES = ["id", "a", "b", "odd 'name\"\\\n", "ünï", "m"]

@@ -11,7 +11,7 @@ from typing import Any, Callable, Optional, Union
 
 import pytest
 
-from tests.helpers import closed_port, wait_table_active
+from devtools.dynamodb_local import free_port
 
 ITEMS = 12
 MISSING = object()  # a config key removed
@@ -206,7 +206,7 @@ def test_bad_input_gives_one_actionable_line(case, request, run_tap, tap_config,
 
 @pytest.mark.parametrize("mode", ["--discover", "--catalog"])
 def test_endpoint_refusing_connections(mode, small_table, run_tap, tap_config, tmp_path):
-    endpoint = f"http://127.0.0.1:{closed_port()}"
+    endpoint = f"http://127.0.0.1:{free_port()}"
     config = tap_config.with_(endpoint_url=endpoint, max_attempts=2, request_timeout=2)
     args = [mode] + ([as_file(selected_catalog, small_table, tmp_path / "c.json")] if mode == "--catalog" else [])
     result = run_tap(*args, config=config, check=False)

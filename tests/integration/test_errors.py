@@ -8,7 +8,7 @@ import time
 import pytest
 
 from tap_dynamodb.aws import UNREACHABLE_ATTEMPTS
-from tests.helpers import closed_port
+from devtools.dynamodb_local import free_port
 
 SECRET = "SeCrEt-never-print-7f3a9c"
 ERROR_PREFIX = "tap-dynamodb: error:"
@@ -114,7 +114,7 @@ def test_unknown_replication_method(run_tap, secret_config, make_table):
 @pytest.mark.parametrize("mode", ["discover", "sync"])
 def test_unreachable_endpoint_fails_fast_with_the_default_retry_budget(run_tap, secret_config, mode):
     """A refused connection before any answer is a wrong endpoint: UNREACHABLE_ATTEMPTS tries, not max_attempts."""
-    endpoint = f"http://127.0.0.1:{closed_port()}"
+    endpoint = f"http://127.0.0.1:{free_port()}"
     config = secret_config.with_(endpoint_url=endpoint, request_timeout=5, max_attempts=None)  # the default, 10
     started = time.monotonic()
     if mode == "discover":

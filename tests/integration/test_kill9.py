@@ -5,8 +5,6 @@ that STATE, and that no STATE ever reaches the reader before the records it cove
 
 from __future__ import annotations
 
-import json
-import os
 import random
 import signal
 import subprocess

@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from tap_dynamodb import aws
 from tap_dynamodb.aws import Clients
 from tap_dynamodb.config import parse_config
-from tests.helpers import closed_port
+from devtools.dynamodb_local import free_port
 
 MAX_ATTEMPTS = 4
 
@@ -52,7 +52,7 @@ def no_backoff_sleep(monkeypatch):
 
 
 def test_an_endpoint_that_never_answered_gets_a_few_attempts(caplog):
-    client = _client(f"http://127.0.0.1:{closed_port()}")
+    client = _client(f"http://127.0.0.1:{free_port()}")
     with caplog.at_level(logging.WARNING, logger="tap_dynamodb"), pytest.raises(EndpointConnectionError):
         client.describe_table(TableName="t")
     assert len(_retries(caplog)) == aws.UNREACHABLE_ATTEMPTS - 1
