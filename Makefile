@@ -5,16 +5,20 @@ VENV   ?= .venv
 VENV_PY := $(VENV)/bin/python
 PIP     := $(VENV_PY) -m pip
 PYTEST_ARGS ?= -q -ra
+RUFF    := $(VENV)/bin/ruff
+MYPY    := $(VENV)/bin/mypy
 # Re-create/refresh the venv only when these change (setup.py may not exist yet).
 VENV_DEPS := $(wildcard setup.py) requirements-dev.txt
 VENV_STAMP := $(VENV)/.installed.stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help venv install-local test unit integration e2e demo bench clean distclean
+.PHONY: help venv install-local lint format test unit integration e2e demo bench clean distclean
 
 help:
 	@echo "make venv           create $(VENV) and install the package + test deps"
 	@echo "make install-local  install Java (if missing) and DynamoDB Local"
+	@echo "make lint           ruff check, ruff format --check and mypy (settings in pyproject.toml)"
+	@echo "make format         ruff check --fix, then ruff format"
 	@echo "make test           all tests (starts DynamoDB Local)"
 	@echo "make unit           unit tests only (no DynamoDB Local)"
 	@echo "make integration    integration tests only"
@@ -41,6 +45,19 @@ $(VENV_STAMP): $(VENV_DEPS)
 install-local:
 	$(PYTHON) -m devtools.dynamodb_local install
 
+# All three checks run even when one fails; the target fails if any did.
+lint: venv
+	@status=0; \
+	echo "+ $(RUFF) check ."; $(RUFF) check . || status=1; \
+	echo "+ $(RUFF) format --check ."; $(RUFF) format --check . || status=1; \
+	echo "+ $(MYPY) tap_dynamodb"; $(MYPY) tap_dynamodb || status=1; \
+	exit $$status
+
+# Fixes first (their output is then formatted); what --fix cannot mend is listed, not fatal here.
+format: venv
+	$(RUFF) check --fix --exit-zero .
+	$(RUFF) format .
+
 test: venv install-local
 	$(VENV_PY) -m pytest $(PYTEST_ARGS)
 
@@ -60,7 +77,7 @@ bench: venv install-local
 	$(VENV_PY) -m devtools.bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache build dist *.egg-info
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info
 	find . -name __pycache__ -type d -prune -not -path './.dynamodb-local/*' -exec rm -rf {} +
 
 distclean: clean

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import json
 import os
 import re
 import shutil
@@ -29,11 +30,12 @@ import sys
 import tempfile
 import time
 import venv
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List, Optional
+from typing import Callable, Optional
 
 from devtools import tap_runner
 from devtools.dynamodb_local import LOCAL_CREDENTIALS, REPO_ROOT, DynamoDBLocal, _tcp_open, local_call
@@ -88,7 +90,7 @@ def ddb_client(endpoint: str, service: str = "dynamodb"):
                         **LOCAL_CREDENTIALS)
 
 
-def _write_batch(endpoint: str, table: str, items: List[dict]) -> None:
+def _write_batch(endpoint: str, table: str, items: list[dict]) -> None:
     requests = {table: [{"PutRequest": {"Item": item}} for item in items]}
     for attempt in range(10):
         requests = local_call(endpoint, "BatchWriteItem", {"RequestItems": requests}).get("UnprocessedItems")
@@ -126,9 +128,9 @@ class TableSpec:
 
 
 def create_table(client, spec: TableSpec) -> None:
-    params = dict(TableName=spec.name, BillingMode="PAY_PER_REQUEST",
-                  AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-                  KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
+    params = {"TableName": spec.name, "BillingMode": "PAY_PER_REQUEST",
+              "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+              "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}]}
     if spec.stream:
         params["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
     client.create_table(**params)
@@ -143,7 +145,7 @@ def _cached(cache_dir: Path, spec: TableSpec) -> bool:
     return not spec.stream or time.time() - marker.stat().st_mtime < STREAM_CACHE_SECONDS
 
 
-def _load_missing(server: DynamoDBLocal, cache_dir: Path, specs: List[TableSpec]) -> List[TableSpec]:
+def _load_missing(server: DynamoDBLocal, cache_dir: Path, specs: list[TableSpec]) -> list[TableSpec]:
     client = ddb_client(server.endpoint_url)
     existing = client.list_tables()["TableNames"]
     loaded = []
@@ -168,7 +170,7 @@ class BenchDatabase:
 
 
 @contextmanager
-def bench_database(name: str, specs: List[TableSpec], port: Optional[int]) -> Iterator[BenchDatabase]:
+def bench_database(name: str, specs: list[TableSpec], port: Optional[int]) -> Iterator[BenchDatabase]:
     """DynamoDB Local on a scratch copy of the cached database .bench-cache/<name>.
 
     The scratch copy lives in /dev/shm when there is one: DynamoDB Local syncs every write to
@@ -217,7 +219,7 @@ class BenchError(RuntimeError):
     pass
 
 
-def measure(cmd: List[str], count_pattern: str, env: Dict[str, str]) -> Sample:
+def measure(cmd: list[str], count_pattern: str, env: dict[str, str]) -> Sample:
     """Run cmd with stdout to /dev/null; the item count is read from its stderr."""
     with tempfile.TemporaryFile() as err, open(os.devnull, "wb") as devnull:
         started = time.perf_counter()
@@ -240,21 +242,21 @@ def measure(cmd: List[str], count_pattern: str, env: Dict[str, str]) -> Sample:
 @dataclass
 class Contender:
     name: str
-    command: List[str]
+    command: list[str]
     count_pattern: str
-    env: Dict[str, str]
+    env: dict[str, str]
 
 
-def median_sample(samples: List[Sample]) -> Sample:
+def median_sample(samples: list[Sample]) -> Sample:
     return Sample(items=int(statistics.median(s.items for s in samples)),
                   wall=statistics.median(s.wall for s in samples),
                   cpu=statistics.median(s.cpu for s in samples),
                   rss_mb=statistics.median(s.rss_mb for s in samples))
 
 
-def run_interleaved(contenders: List[Contender], runs: int) -> Dict[str, Sample]:
+def run_interleaved(contenders: list[Contender], runs: int) -> dict[str, Sample]:
     """Medians per contender; runs are interleaved so that drift hits everyone alike."""
-    samples: Dict[str, List[Sample]] = {c.name: [] for c in contenders}
+    samples: dict[str, list[Sample]] = {c.name: [] for c in contenders}
     for run in range(1, runs + 1):
         for c in contenders:
             sample = measure(c.command, c.count_pattern, c.env)
@@ -298,8 +300,10 @@ def tap_files(workdir: Path, endpoint: str, table: str, method: str, **settings)
             tap_runner.write_json(workdir / f"{table}-{method}-{variant}-catalog.json", catalog))
 
 
-def tap_contender(name: str, config: Path, catalog: Path, state: Optional[Path] = None) -> Contender:
-    cmd = tap_runner.tap_command() + ["--config", str(config), "--catalog", str(catalog)]
+def tap_contender(name: str, config: Path, catalog: Path, state: Optional[Path] = None,
+                  exe: Optional[Path] = None) -> Contender:
+    """Our tap; `exe` is another checkout's console script (the A/B of --ab)."""
+    cmd = [*([str(exe)] if exe else tap_runner.tap_command()), "--config", str(config), "--catalog", str(catalog)]
     if state:
         cmd += ["--state", str(state)]
     return Contender(name, cmd, r"Finished \w+ sync of \S+: (\d+) records", tap_runner.local_env())
@@ -323,7 +327,7 @@ def stitch_contender(exe: Path, workdir: Path, catalog: Path) -> Contender:
 # Report
 # --------------------------------------------------------------------------
 
-def markdown_table(results: Dict[str, Sample]) -> str:
+def markdown_table(results: dict[str, Sample]) -> str:
     lines = ["| run | items | wall s | CPU s | CPU µs/item | peak RSS MB |",
              "|---|---:|---:|---:|---:|---:|"]
     for name, s in results.items():
@@ -355,17 +359,60 @@ def machine_line() -> str:
 # Main
 # --------------------------------------------------------------------------
 
+def _ab_contenders(tap: Contender, ab: Optional[Path]) -> list[Contender]:
+    """The same run by the other checkout's tap (--ab), named "<name> [A/B: other]"."""
+    if ab is None:
+        return []
+    exe = ab / ".venv" / "bin" / "tap-dynamodb"
+    if not exe.exists():
+        raise BenchError(f"--ab {ab}: {exe} does not exist; run `make venv` there first")
+    return [Contender(f"{tap.name} [A/B: {ab.name}]", [str(exe), *tap.command[len(tap_runner.tap_command()):]],
+                      tap.count_pattern, tap.env)]
+
+
+def _normalized_output(cmd: list[str], env: dict[str, str]) -> list:
+    """The messages a run writes, parsed, without what differs from run to run (times, versions)."""
+    out = subprocess.run(cmd, cwd=str(REPO_ROOT), env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                         check=True).stdout
+    messages = []
+    for line in out.splitlines():
+        message = json.loads(line)
+        message.pop("time_extracted", None)
+        message.pop("version", None)
+        for bookmark in (message.get("value") or {}).get("bookmarks", {}).values():
+            bookmark.pop("version", None)
+            bookmark.pop("success_timestamp", None)
+        messages.append(message)
+    return messages
+
+
+def ab_output_line(tap: Contender, other: list[Contender]) -> list[str]:
+    """Whether both checkouts write the same messages (after JSON parsing, times and versions aside)."""
+    if not other:
+        return []
+    ours = _normalized_output(tap.command, tap.env)
+    theirs = _normalized_output(other[0].command, other[0].env)
+    same = ours == theirs
+    return [(f"- A/B output: {len(ours)} vs {len(theirs)} messages, "
+            f"{'identical' if same else 'DIFFERENT'} after JSON parsing (time_extracted, versions and "
+            "success_timestamp aside)")]
+
+
 def full_table_suite(server: BenchDatabase, workdir: Path, table: TableSpec, runs: int,
-                     stitch: Optional[Path]) -> tuple:
+                     stitch: Optional[Path], ab: Optional[Path] = None) -> tuple:
     config, catalog = tap_files(workdir, server.endpoint_url, table.name, "FULL_TABLE")
     tap = tap_contender("tap-dynamodb FULL_TABLE", config, catalog)
     bare = bare_contender("bare boto3 Scan loop", "scan", server.endpoint_url, table.name)
     theirs = stitch_contender(stitch, workdir, catalog) if stitch else None
-    results = run_interleaved([tap, bare] + ([theirs] if theirs else []), runs)
+    other = _ab_contenders(tap, ab)
+    results = run_interleaved([tap, *other, bare] + ([theirs] if theirs else []), runs)
     lines = [f"### FULL_TABLE, {table.items} items (medians of {runs} runs)", "", markdown_table(results), "",
              ratio_line("tap / bare boto3 Scan", results[tap.name], results[bare.name], TARGET_VS_BARE),
              ratio_line("tap / Stitch", results[tap.name], results[theirs.name] if theirs else None,
                         TARGET_VS_STITCH)]
+    if other:
+        lines.append(ratio_line(f"tap / {other[0].name}", results[tap.name], results[other[0].name], 1.0))
+        lines += ab_output_line(tap, other)
     return lines, results[tap.name]
 
 
@@ -385,7 +432,7 @@ def stream_table(workdir: Path) -> TableSpec:
 
 
 def log_based_suite(server: BenchDatabase, workdir: Path, table: TableSpec, runs: int,
-                    stitch: Optional[Path]) -> list:
+                    stitch: Optional[Path], ab: Optional[Path] = None) -> list:
     config, catalog = tap_files(workdir, server.endpoint_url, table.name, "LOG_BASED")
     state = server.cache_dir / f"{table.name}.state.json"
     tap = tap_contender("tap-dynamodb LOG_BASED (second run)", config, catalog, state)
@@ -395,14 +442,17 @@ def log_based_suite(server: BenchDatabase, workdir: Path, table: TableSpec, runs
         harness = REPO_ROOT / "devtools" / "stitch_stream_harness.py"
         theirs = Contender("Stitch 1.4.0 sync_shard (harness)", [str(stitch.parent / "python"), str(harness), table.name],
                            r"Stitch rows (\d+)", tap_runner.local_env())
-    results = run_interleaved([tap, bare] + ([theirs] if theirs else []), runs)
+    other = _ab_contenders(tap, ab)
+    results = run_interleaved([tap, *other, bare] + ([theirs] if theirs else []), runs)
+    ab_lines = [ratio_line(f"tap / {other[0].name}", results[tap.name], results[other[0].name], 1.0),
+                *ab_output_line(tap, other)] if other else []
     return [f"### LOG_BASED, {table.items} stream records (medians of {runs} runs)", "", markdown_table(results), "",
             ratio_line("tap / bare boto3 GetRecords", results[tap.name], results[bare.name], TARGET_VS_BARE),
             ratio_line("tap / Stitch's LOG_BASED record path", results[tap.name],
                        results[theirs.name] if theirs else None, TARGET_VS_STITCH),
-            "- Stitch 1.4.0 reads closed shards only and DynamoDB Local never closes its shard, so Stitch's own "
-            "LOG_BASED run reads 0 records there; devtools/stitch_stream_harness.py runs Stitch's `sync_shard` "
-            "on the open shard instead"]
+            ("- Stitch 1.4.0 reads closed shards only and DynamoDB Local never closes its shard, so Stitch's own "
+             "LOG_BASED run reads 0 records there; devtools/stitch_stream_harness.py runs Stitch's `sync_shard` "
+             "on the open shard instead"), *ab_lines]
 
 
 def million_suite(workdir: Path, runs: int, small: Sample) -> list:
@@ -422,8 +472,8 @@ def million_suite(workdir: Path, runs: int, small: Sample) -> list:
     growth = big.rss_mb / small.rss_mb - 1
     verdict = "flat" if growth <= FLAT_MEMORY_TOLERANCE else "NOT FLAT"
     return [f"### Memory in table size (medians of {runs} runs)", "", markdown_table(results), "",
-            f"- peak RSS at {big.items} items vs {small.items}, one segment each: {big.rss_mb:.0f} MB vs "
-            f"{small.rss_mb:.0f} MB ({growth:+.0%}; {verdict}, target within {FLAT_MEMORY_TOLERANCE:.0%})"]
+            (f"- peak RSS at {big.items} items vs {small.items}, one segment each: {big.rss_mb:.0f} MB vs "
+             f"{small.rss_mb:.0f} MB ({growth:+.0%}; {verdict}, target within {FLAT_MEMORY_TOLERANCE:.0%})")]
 
 
 def main(argv=None) -> int:
@@ -433,6 +483,8 @@ def main(argv=None) -> int:
     parser.add_argument("--million", action="store_true", help="also measure the tap's peak RSS on 1M items")
     parser.add_argument("--no-stitch", action="store_true", help="skip Stitch's tap")
     parser.add_argument("--no-log-based", action="store_true", help="skip the LOG_BASED benchmark")
+    parser.add_argument("--ab", type=Path, help="another checkout (with its .venv) whose tap runs interleaved with "
+                        "ours, for an A/B of CPU per item and of the output")
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
@@ -457,10 +509,10 @@ def main(argv=None) -> int:
         changes = stream_table(workdir)
         tables = [mixed] + ([changes] if not args.no_log_based else [])
         with bench_database(f"ddb-{args.items}", tables, port) as server:
-            lines, tap_sample = full_table_suite(server, workdir, mixed, args.runs, stitch)
+            lines, tap_sample = full_table_suite(server, workdir, mixed, args.runs, stitch, args.ab)
             report += lines
             if not args.no_log_based:
-                report += ["", *log_based_suite(server, workdir, changes, args.runs, stitch)]
+                report += ["", *log_based_suite(server, workdir, changes, args.runs, stitch, args.ab)]
         if args.million:
             report += ["", *million_suite(workdir, args.runs, tap_sample)]
     report += [""] + [f"Note: {n}" for n in notes]

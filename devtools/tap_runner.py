@@ -12,8 +12,9 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, Optional, Union
 
 from devtools.dynamodb_local import LOCAL_CREDENTIALS, REPO_ROOT
 
@@ -25,7 +26,7 @@ def parse_message(line: str) -> Any:
     return json.loads(line, parse_float=decimal.Decimal, parse_int=int)
 
 
-def tap_command(prefer_console_script: bool = False) -> List[str]:
+def tap_command(prefer_console_script: bool = False) -> list[str]:
     """The command that starts the tap.
 
     With *prefer_console_script*, use the ``tap-dynamodb`` script installed next
@@ -38,7 +39,7 @@ def tap_command(prefer_console_script: bool = False) -> List[str]:
     return [sys.executable, "-m", "tap_dynamodb"]
 
 
-def local_env(extra_env: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
+def local_env(extra_env: Optional[Mapping[str, str]] = None) -> dict[str, str]:
     """Environment for the tap: dummy AWS credentials, no profile or metadata
     lookups, so nothing can reach real AWS by accident."""
     env = dict(os.environ)
@@ -97,8 +98,8 @@ class TapResult:
         self.returncode = returncode
         self.stdout = stdout
         self.stderr = stderr
-        self.messages: List[Any] = []
-        self.bad_lines: List[str] = []
+        self.messages: list[Any] = []
+        self.bad_lines: list[str] = []
         # Split on "\n" only: str.splitlines() would also split inside JSON strings that hold
         # U+2028, U+2029 or other characters Python counts as line breaks.
         for line in stdout.split("\n"):
@@ -111,24 +112,24 @@ class TapResult:
 
     # -- selectors -----------------------------------------------------------
 
-    def of_type(self, msg_type: str) -> List[dict]:
+    def of_type(self, msg_type: str) -> list[dict]:
         """Whole messages whose ``type`` is *msg_type* (e.g. "RECORD")."""
         msg_type = msg_type.upper()
         return [m for m in self.messages if isinstance(m, dict) and m.get("type") == msg_type]
 
-    def record_messages(self, stream: Optional[str] = None) -> List[dict]:
+    def record_messages(self, stream: Optional[str] = None) -> list[dict]:
         """Whole RECORD messages, optionally for one stream."""
         return [m for m in self.of_type("RECORD") if stream is None or m.get("stream") == stream]
 
-    def records(self, stream: Optional[str] = None) -> List[dict]:
+    def records(self, stream: Optional[str] = None) -> list[dict]:
         """The ``record`` payloads of RECORD messages, optionally for one stream."""
         return [m["record"] for m in self.record_messages(stream)]
 
-    def schemas(self, stream: Optional[str] = None) -> List[dict]:
+    def schemas(self, stream: Optional[str] = None) -> list[dict]:
         """Whole SCHEMA messages (they carry ``schema`` and ``key_properties``)."""
         return [m for m in self.of_type("SCHEMA") if stream is None or m.get("stream") == stream]
 
-    def states(self) -> List[Any]:
+    def states(self) -> list[Any]:
         """The ``value`` of each STATE message, in order."""
         return [m["value"] for m in self.of_type("STATE")]
 
@@ -138,9 +139,9 @@ class TapResult:
         states = self.states()
         return states[-1] if states else None
 
-    def counts(self) -> Dict[str, int]:
+    def counts(self) -> dict[str, int]:
         """Number of messages of each type."""
-        out: Dict[str, int] = {}
+        out: dict[str, int] = {}
         for m in self.messages:
             t = m.get("type", "?") if isinstance(m, dict) else "?"
             out[t] = out.get(t, 0) + 1

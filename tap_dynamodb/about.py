@@ -7,6 +7,7 @@ as a JSON schema), which is what Meltano and its Hub read from taps.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from . import __version__
 from .settings import CAPABILITIES, SETTINGS, settings_schema
@@ -16,7 +17,7 @@ DESCRIPTION = "Singer tap for Amazon DynamoDB: parallel FULL_TABLE scans and LOG
 FORMATS = ("text", "json", "markdown")
 
 
-def about_info() -> dict:
+def about_info() -> dict[str, Any]:
     return {"name": NAME, "description": DESCRIPTION, "version": __version__,
             "capabilities": list(CAPABILITIES), "settings": settings_schema()}
 

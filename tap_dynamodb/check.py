@@ -6,15 +6,16 @@ credential fails here with the same one-line message a sync would give.
 
 from __future__ import annotations
 
-from .aws import Clients, aws_errors
-from .config import Config
-from .discover import filter_table_names, list_table_names
+from .aws import Clients
+from .aws.errors import aws_errors
+from .catalog.discover import filter_table_names
+from .settings import Config
 
 
 def connection_check(config: Config, clients: Clients) -> str:
     """One line saying where the tap connected and how many tables it sees; TapError when it cannot."""
     with aws_errors("listing tables", config.endpoint_url):
-        names = list_table_names(clients.dynamodb)
+        names = clients.dynamodb.list_table_names()
     where = config.endpoint_url or f"region {config.region_name}"
     line = f"connection OK: {len(names)} table{'s' if len(names) != 1 else ''} at {where}"
     if config.tables or config.exclude_tables:

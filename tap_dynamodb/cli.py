@@ -10,32 +10,50 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import logging
 import sys
-from typing import Optional
+from typing import Any, NoReturn, Optional
 
 import orjson
 
 from . import __version__
 from .about import FORMATS, render_about
 from .aws import Clients
-from .catalog import selected_streams
+from .catalog.discover import discover
+from .catalog.plan import selected_streams
 from .check import connection_check
-from .config import load_json_file, parse_config
-from .context import SyncContext
-from .discover import discover
 from .errors import TapError, UsageError
 from .logs import MASKER, setup_logging
-from .output import MessageWriter
-from .state import load_state
-from .sync import sync
+from .output.writer import MessageWriter
+from .replication.bookmarks import State
+from .replication.context import SyncContext
+from .replication.sync import sync
+from .settings import parse_config
 
 LOGGER = logging.getLogger("tap_dynamodb")
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse would print usage and exit 2 itself
+    def error(self, message: str) -> NoReturn:  # argparse would print usage and exit 2 itself
         raise UsageError(f"{message} (see tap-dynamodb --help)")
+
+
+def load_json_file(path: str, what: str) -> Any:
+    """Read a JSON file, turning every way it can fail into one actionable TapError."""
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read()
+    except FileNotFoundError:
+        raise TapError(f"{what} file {path} does not exist") from None
+    except OSError as exc:
+        raise TapError(f"cannot read {what} file {path}: {exc.strerror}") from None
+    if not raw.strip():
+        raise TapError(f"{what} file {path} is empty; it must hold a JSON object")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise TapError(f"{what} file {path} is not valid JSON: {exc}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,7 +88,7 @@ def _tune_garbage_collector() -> None:
     gc.set_threshold(1_000_000, 50, 100)
 
 
-def run(argv: Optional[list] = None) -> int:
+def run(argv: Optional[list[str]] = None) -> int:
     """Parse arguments and run discovery or sync; raises TapError for user-fixable problems."""
     args = build_parser().parse_args(argv)
     setup_logging(args.log_level)
@@ -97,7 +115,7 @@ def run(argv: Optional[list] = None) -> int:
         raise UsageError("give --discover to list tables, or --catalog FILE to sync the selected streams")
     catalog = load_json_file(catalog_path, "catalog")
     selected_streams(catalog)  # check the catalog before touching AWS
-    state = load_state(load_json_file(args.state, "state") if args.state else None)
+    state = State.load(load_json_file(args.state, "state") if args.state else None)
     writer = MessageWriter()
     _tune_garbage_collector()
     try:
@@ -107,7 +125,7 @@ def run(argv: Optional[list] = None) -> int:
     return 0
 
 
-def main(argv: Optional[list] = None) -> None:
+def main(argv: Optional[list[str]] = None) -> None:
     """Console entry point: one line on stderr and a non-zero exit for every failure."""
     try:
         code = run(argv)
@@ -120,7 +138,7 @@ def main(argv: Optional[list] = None) -> None:
     except BrokenPipeError:
         print("tap-dynamodb: error: the target closed its input (broken pipe); see the target's log", file=sys.stderr)
         code = 1
-    except Exception as exc:  # noqa: BLE001 - a bug still gets one readable line, traceback at DEBUG
+    except Exception as exc:
         LOGGER.debug("Unexpected error", exc_info=True)
         print(f"tap-dynamodb: error: unexpected {type(exc).__name__}: {MASKER.mask(str(exc))} "
               "(run with --log-level DEBUG for the traceback and report it)", file=sys.stderr)

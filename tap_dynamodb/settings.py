@@ -1,17 +1,24 @@
-"""Every config key the tap reads, described once: for `--about` and for Meltano's meltano.yml.
+"""Every config key the tap reads, declared once: parsing, `--about`, meltano.yml and the README.
 
-`config.py` checks the values; this module says what each key is for, in the form Meltano
-describes plugin settings (name, kind, label, description, sensitive). A unit test keeps
-this list, `config.parse_config` and the repository's meltano.yml in step.
+A Stitch config (account_id, role_name, external_id, region_name, use_local_dynamo,
+request_timeout) works unchanged; our own keys add static credentials, profiles, an endpoint
+URL and tuning. Each `Setting` says what the key is for (in the form Meltano describes plugin
+settings) and how its value is checked; `parse_config` walks the list, so a wrong value is
+reported as one line naming the key and later code can trust the `Config` it receives. Tests
+hold meltano.yml and the README's settings table to this list.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from typing import Any, Optional
 
-from .config import (DEFAULT_MAX_ATTEMPTS, DEFAULT_REQUEST_TIMEOUT, DEFAULT_SAMPLE_SIZE, DEFAULT_SCAN_PAGE_SIZE,
-                     DEFAULT_STREAM_TIP_EMPTY_PAGES, SECRET_KEYS)
+from .errors import TapError
+
+LOCAL_DYNAMO_URL = "http://localhost:8000"
+MAX_SCAN_SEGMENTS = 1_000_000  # DynamoDB's limit on TotalSegments
 
 # Meltano setting kinds → JSON schema types (for `--about --format json`).
 _JSON_TYPES = {"string": "string", "integer": "integer", "decimal": "number", "boolean": "boolean",
@@ -20,22 +27,98 @@ _JSON_TYPES = {"string": "string", "integer": "integer", "decimal": "number", "b
 CAPABILITIES = ("catalog", "discover", "state", "properties", "about", "log-based", "activate-version")
 
 
+# --------------------------------------------------------------------------
+# Value checks, one per Meltano kind
+# --------------------------------------------------------------------------
+
+def _as_bool(key: str, value: Any, default: Optional[bool]) -> Optional[bool]:
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in ("true", "false", "1", "0", "yes", "no"):
+        return value.strip().lower() in ("true", "1", "yes")
+    raise TapError(f"config key {key} must be true or false, got {value!r}")
+
+
+def _as_number(key: str, value: Any, default: Optional[float], minimum: float, integer: bool,
+               zero_means_default: bool) -> Optional[float]:
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        raise TapError(f"config key {key} must be a number, got {value!r}")
+    try:
+        number = float(value) if not integer else int(str(value).strip())
+    except (TypeError, ValueError):
+        kind = "a whole number" if integer else "a number"
+        raise TapError(f"config key {key} must be {kind}, got {value!r}") from None
+    if zero_means_default and number == 0:
+        return default
+    if number < minimum:
+        raise TapError(f"config key {key} must be at least {minimum:g}, got {value!r}")
+    return number
+
+
+def _as_str(key: str, value: Any) -> Optional[str]:
+    if value is None or value == "":
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, str):
+        raise TapError(f"config key {key} must be a string, got {type(value).__name__}")
+    return value.strip()
+
+
+def _as_str_list(key: str, value: Any) -> Optional[list[str]]:
+    """Accept a JSON list, a JSON list inside a string (Meltano's env form) or 'a,b,c'."""
+    if value is None or value == "" or value == []:
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                value = json.loads(text)
+            except ValueError:
+                raise TapError(f"config key {key} holds invalid JSON: {text!r}") from None
+        else:
+            value = [part.strip() for part in text.split(",") if part.strip()]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise TapError(f"config key {key} must be a list of table names or patterns")
+    return value
+
+
 @dataclass(frozen=True)
 class Setting:
+    """One config key: its Meltano description and the rule its value is checked by."""
+
     name: str
-    kind: str
+    kind: str  # a Meltano setting kind: string, integer, decimal, boolean, array
     label: str
     description: str
     default: Optional[Any] = None
     required: bool = False
+    sensitive: bool = False
+    minimum: float = 0
+    zero_means_default: bool = False  # Stitch's request_timeout: 0 or "" means the default
 
-    @property
-    def sensitive(self) -> bool:
-        return self.name in SECRET_KEYS
+    def parse(self, value: Any) -> Any:
+        """The checked value of this key (its default when unset); TapError naming the key."""
+        if self.kind == "boolean":
+            return _as_bool(self.name, value, self.default)
+        if self.kind in ("integer", "decimal"):
+            number = _as_number(self.name, value, self.default, self.minimum, self.kind == "integer",
+                                self.zero_means_default)
+            return float(number) if self.kind == "decimal" and number is not None else number
+        if self.kind == "array":
+            return _as_str_list(self.name, value)
+        return _as_str(self.name, value)
 
-    def json_schema(self) -> dict:
-        schema: dict = {"type": [_JSON_TYPES[self.kind], "null"] if not self.required else _JSON_TYPES[self.kind],
-                        "title": self.label, "description": self.description}
+    def json_schema(self) -> dict[str, Any]:
+        json_type = _JSON_TYPES[self.kind]
+        schema: dict[str, Any] = {"type": json_type if self.required else [json_type, "null"],
+                                  "title": self.label, "description": self.description}
         if self.kind == "array":
             schema["items"] = {"type": "string"}
         if self.default is not None:
@@ -46,19 +129,21 @@ class Setting:
         return schema
 
 
-SETTINGS = (
+SETTINGS: tuple[Setting, ...] = (
     Setting("region_name", "string", "AWS region",
             "AWS region of the tables, e.g. us-east-1.", required=True),
     Setting("endpoint_url", "string", "Endpoint URL",
             "DynamoDB endpoint to use instead of AWS's, e.g. http://localhost:8000 for DynamoDB Local."),
     Setting("request_timeout", "decimal", "Request timeout (s)",
-            "Seconds to wait for each AWS request before retrying it.", DEFAULT_REQUEST_TIMEOUT),
+            "Seconds to wait for each AWS request before retrying it.", 300.0, minimum=0.001,
+            zero_means_default=True),
     Setting("aws_access_key_id", "string", "AWS access key ID",
-            "Static access key; leave empty to use a profile, a role or boto3's default credential chain."),
+            "Static access key; leave empty to use a profile, a role or boto3's default credential chain.",
+            sensitive=True),
     Setting("aws_secret_access_key", "string", "AWS secret access key",
-            "Secret of the static access key."),
+            "Secret of the static access key.", sensitive=True),
     Setting("aws_session_token", "string", "AWS session token",
-            "Session token for temporary static credentials."),
+            "Session token for temporary static credentials.", sensitive=True),
     Setting("aws_profile", "string", "AWS profile",
             "Named profile from ~/.aws/config or ~/.aws/credentials."),
     Setting("account_id", "string", "Account ID (assume role)",
@@ -66,7 +151,7 @@ SETTINGS = (
     Setting("role_name", "string", "Role name (assume role)",
             "IAM role to assume in account_id (Stitch's config)."),
     Setting("external_id", "string", "External ID",
-            "External ID the role's trust policy requires (Stitch's config)."),
+            "External ID the role's trust policy requires (Stitch's config).", sensitive=True),
     Setting("proxy_account_id", "string", "Proxy account ID",
             "Account of an intermediate role assumed first (role chaining); set with proxy_role_name."),
     Setting("proxy_role_name", "string", "Proxy role name",
@@ -74,29 +159,116 @@ SETTINGS = (
     Setting("use_local_dynamo", "boolean", "Use local DynamoDB",
             "Stitch's switch for DynamoDB Local at http://localhost:8000 (endpoint_url wins when set).", False),
     Setting("scan_page_size", "integer", "Scan page size",
-            "Items per Scan request (Scan's Limit); the state is saved after every page.", DEFAULT_SCAN_PAGE_SIZE),
+            "Items per Scan request (Scan's Limit); the state is saved after every page.", 1000, minimum=1),
     Setting("consistent_read", "boolean", "Consistent reads",
             "Use strongly consistent Scans (twice the read capacity).", False),
     Setting("scan_segments", "integer", "Scan segments",
-            "Parallel Scan segments per table; empty for automatic (one per 128 MiB, at most 16)."),
+            "Parallel Scan segments per table; empty for automatic (one per 128 MiB, at most 16).", minimum=1),
     Setting("max_read_capacity_units_per_second", "decimal", "Read capacity limit (RCU/s)",
-            "Upper bound on read capacity units the tap consumes per second; empty for no limit."),
+            "Upper bound on read capacity units the tap consumes per second; empty for no limit.", minimum=0.001),
     Setting("max_attempts", "integer", "Max attempts",
-            "Attempts per AWS request (first try included) before the run fails.", DEFAULT_MAX_ATTEMPTS),
+            "Attempts per AWS request (first try included) before the run fails.", 10, minimum=1),
     Setting("tables", "array", "Tables",
             "Table names or shell patterns (orders_*) to discover; empty for every table."),
     Setting("exclude_tables", "array", "Excluded tables",
             "Table names or shell patterns to leave out of discovery."),
     Setting("infer_schema_sample_size", "integer", "Schema sample size",
-            "Items per table sampled at discovery to infer the schema; 0 for key attributes only.", DEFAULT_SAMPLE_SIZE),
+            "Items per table sampled at discovery to infer the schema; 0 for key attributes only.", 1000),
     Setting("stream_tip_empty_pages", "integer", "Stream tip empty pages",
             "LOG_BASED: consecutive empty GetRecords answers after which an open shard counts as read up to now.",
-            DEFAULT_STREAM_TIP_EMPTY_PAGES),
+            3, minimum=1),
+)
+
+BY_NAME: Mapping[str, Setting] = {setting.name: setting for setting in SETTINGS}
+SECRET_KEYS = tuple(setting.name for setting in SETTINGS if setting.sensitive)
+DEFAULTS: Mapping[str, Any] = {setting.name: setting.default for setting in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Config:
+    """The checked settings the tap runs with: one field per Setting (use_local_dynamo folds into endpoint_url)."""
+
+    region_name: str
+    endpoint_url: Optional[str]
+    request_timeout: float
+    aws_access_key_id: Optional[str] = field(repr=False)
+    aws_secret_access_key: Optional[str] = field(repr=False)
+    aws_session_token: Optional[str] = field(repr=False)
+    aws_profile: Optional[str]
+    account_id: Optional[str]
+    role_name: Optional[str]
+    external_id: Optional[str] = field(repr=False)
+    proxy_account_id: Optional[str]
+    proxy_role_name: Optional[str]
+    scan_page_size: int
+    consistent_read: bool
+    scan_segments: Optional[int]
+    max_read_capacity_units_per_second: Optional[float]
+    max_attempts: int
+    tables: Optional[list[str]]
+    exclude_tables: Optional[list[str]]
+    infer_schema_sample_size: int
+    stream_tip_empty_pages: int
+
+    def secrets(self) -> list[str]:
+        """Every configured value that must never be printed."""
+        return [value for value in (getattr(self, key) for key in SECRET_KEYS) if value]
+
+    @property
+    def assumes_role(self) -> bool:
+        return bool(self.account_id and self.role_name)
+
+
+_FOLDED = {"use_local_dynamo"}  # settings that shape other fields instead of having their own
+assert {f.name for f in fields(Config)} == set(BY_NAME) - _FOLDED, "Config and SETTINGS disagree"
+
+_PAIRS: tuple[tuple[str, str, str], ...] = (
+    ("aws_access_key_id", "aws_secret_access_key", "go together; set both or neither"),
+    ("account_id", "role_name", "go together to assume a role; set both or neither"),
+    ("proxy_account_id", "proxy_role_name", "go together; set both or neither"),
 )
 
 
-def settings_schema() -> dict:
+def _check_combinations(values: dict[str, Any]) -> None:
+    """Rules across keys: Stitch's use_local_dynamo, the endpoint's scheme, keys that come in pairs."""
+    if not values["endpoint_url"] and values.pop("use_local_dynamo"):
+        values["endpoint_url"] = LOCAL_DYNAMO_URL
+    values.pop("use_local_dynamo", None)
+    endpoint = values["endpoint_url"]
+    if endpoint and not endpoint.startswith(("http://", "https://")):
+        raise TapError(f"config key endpoint_url must start with http:// or https://, got {endpoint!r}")
+    for first, second, rule in _PAIRS:
+        if bool(values[first]) != bool(values[second]):
+            raise TapError(f"config keys {first} and {second} {rule}")
+    for account in ("account_id", "proxy_account_id"):
+        if values[account]:
+            values[account] = values[account].replace("-", "")
+    if values["scan_segments"] is not None and values["scan_segments"] > MAX_SCAN_SEGMENTS:
+        raise TapError(f"config key scan_segments must be at most {MAX_SCAN_SEGMENTS} (DynamoDB's limit)")
+
+
+def _raw_value(raw: Mapping[str, Any], setting: Setting) -> Any:
+    value = raw.get(setting.name)
+    if setting.name == "scan_segments" and isinstance(value, str) and value.strip().lower() == "auto":
+        return None
+    return value
+
+
+def parse_config(raw: Any) -> Config:
+    """Check a config dict and return a Config, raising TapError naming the first bad key."""
+    if not isinstance(raw, dict):
+        raise TapError("config must be a JSON object with at least region_name")
+    if not BY_NAME["region_name"].parse(raw.get("region_name")):
+        raise TapError("config key region_name is missing; set it to the AWS region of your tables, "
+                       "e.g. \"us-east-1\"")
+    values = {setting.name: setting.parse(_raw_value(raw, setting)) for setting in SETTINGS}
+    _check_combinations(values)
+    return Config(**values)
+
+
+def settings_schema() -> dict[str, Any]:
     """The settings as the JSON schema Singer SDK taps print in `--about --format json`."""
     return {"type": "object",
             "properties": {s.name: s.json_schema() for s in SETTINGS},
             "required": [s.name for s in SETTINGS if s.required]}
+

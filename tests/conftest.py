@@ -26,13 +26,14 @@ import json
 import os
 import re
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Optional
 
 import pytest
 
-from devtools.dynamodb_local import LOCAL_CREDENTIALS, DynamoDBLocal, DynamoDBLocalError
 from devtools import tap_runner
+from devtools.dynamodb_local import LOCAL_CREDENTIALS, DynamoDBLocal, DynamoDBLocalError
 from tests import helpers
 
 DYNAMODB_FIXTURE = "dynamodb_local"
@@ -143,12 +144,14 @@ def make_table(ddb):
       where projection is "ALL", "KEYS_ONLY" or a list of INCLUDE attribute names
     * returns the table name: ``<name_prefix>_<uuid hex>``; PAY_PER_REQUEST
     """
-    created: List[str] = []
+    from botocore.exceptions import BotoCoreError, ClientError
 
-    def _make_table(hash_key: Tuple[str, str] = ("id", "S"),
-                    range_key: Optional[Tuple[str, str]] = None,
+    created: list[str] = []
+
+    def _make_table(hash_key: tuple[str, str] = ("id", "S"),
+                    range_key: Optional[tuple[str, str]] = None,
                     stream: Optional[str] = None,
-                    items: Optional[Iterable[Dict[str, Any]]] = None,
+                    items: Optional[Iterable[dict[str, Any]]] = None,
                     name_prefix: str = "t",
                     global_indexes: Optional[list] = None,
                     local_indexes: Optional[list] = None) -> str:
@@ -161,12 +164,12 @@ def make_table(ddb):
         definitions = dict(keys_ for keys_, _ in keys)
         for _, index_hash, index_range, _ in (global_indexes or []) + (local_indexes or []):
             definitions.update([index_hash] + ([index_range] if index_range else []))
-        kwargs: Dict[str, Any] = dict(
-            TableName=name,
-            AttributeDefinitions=[{"AttributeName": k, "AttributeType": t} for k, t in definitions.items()],
-            KeySchema=[{"AttributeName": k[0], "KeyType": kind} for k, kind in keys],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        kwargs: dict[str, Any] = {
+            "TableName": name,
+            "AttributeDefinitions": [{"AttributeName": k, "AttributeType": t} for k, t in definitions.items()],
+            "KeySchema": [{"AttributeName": k[0], "KeyType": kind} for k, kind in keys],
+            "BillingMode": "PAY_PER_REQUEST",
+        }
         if global_indexes:
             kwargs["GlobalSecondaryIndexes"] = [_index_spec(*index) for index in global_indexes]
         if local_indexes:
@@ -188,13 +191,13 @@ def make_table(ddb):
             ddb.delete_table(TableName=name)
         except ddb.exceptions.ResourceNotFoundException:
             pass
-        except Exception as exc:  # report, but try to delete the others too
+        except (BotoCoreError, ClientError) as exc:  # report, but try to delete the others too
             errors.append(f"{name}: {exc}")
     if errors:
         pytest.fail("could not delete test tables: " + "; ".join(errors), pytrace=False)
 
 
-def _index_spec(name: str, hash_key: Tuple[str, str], range_key: Optional[Tuple[str, str]], projection) -> dict:
+def _index_spec(name: str, hash_key: tuple[str, str], range_key: Optional[tuple[str, str]], projection) -> dict:
     keys = [{"AttributeName": hash_key[0], "KeyType": "HASH"}]
     if range_key:
         keys.append({"AttributeName": range_key[0], "KeyType": "RANGE"})
@@ -217,7 +220,7 @@ class TapConfig(dict):
     place, call ``cfg.write()`` to refresh the file.
     """
 
-    def __init__(self, data: Dict[str, Any], path: Path):
+    def __init__(self, data: dict[str, Any], path: Path):
         super().__init__(data)
         self.path = Path(path)
         self.write()
@@ -226,7 +229,7 @@ class TapConfig(dict):
         self.path.write_text(json.dumps(dict(self), indent=2))
         return self.path
 
-    def with_(self, **changes) -> "TapConfig":
+    def with_(self, **changes) -> TapConfig:
         data = dict(self)
         for key, value in changes.items():
             if value is None:
@@ -312,7 +315,7 @@ def catalog_for(run_tap, tap_config):
     Streams stay in discovery order; ``method=None`` leaves replication-method unset.
     """
 
-    def _catalog_for(*names: str, method: Optional[str] = "FULL_TABLE", config=None) -> Dict[str, Any]:
+    def _catalog_for(*names: str, method: Optional[str] = "FULL_TABLE", config=None) -> dict[str, Any]:
         base = config if config is not None else tap_config
         catalog = run_tap("--discover", config=base.with_(tables=list(names))).catalog
         return helpers.select_streams(catalog, names, method)
@@ -347,23 +350,24 @@ def sync_in_process():
     import io
 
     from tap_dynamodb.aws import Clients
-    from tap_dynamodb.config import parse_config
-    from tap_dynamodb.context import SyncContext
-    from tap_dynamodb.output import MessageWriter
-    from tap_dynamodb.state import load_state
-    from tap_dynamodb.sync import sync
+    from tap_dynamodb.aws.api import Streams
+    from tap_dynamodb.output.writer import MessageWriter
+    from tap_dynamodb.replication.bookmarks import State
+    from tap_dynamodb.replication.context import SyncContext
+    from tap_dynamodb.replication.sync import sync
+    from tap_dynamodb.settings import parse_config
 
     def _run(catalog, config, state=None, streams=None, on_clients=None) -> tap_runner.TapResult:
         parsed = parse_config(dict(config))
         clients = Clients(parsed)
         if streams is not None:
-            clients.streams = streams  # the test seam: Clients makes its streams client lazily (cached_property)
+            clients.streams = Streams(streams)  # the test seam: Clients makes its streams client lazily (cached_property)
         if on_clients is not None:
             on_clients(clients)
         out = io.BytesIO()
         writer = MessageWriter(out)
         try:
-            sync(SyncContext(config=parsed, clients=clients, writer=writer, state=load_state(state)), catalog)
+            sync(SyncContext(config=parsed, clients=clients, writer=writer, state=State.load(state)), catalog)
         finally:
             writer.flush()
         return tap_runner.TapResult(["in-process"], 0, out.getvalue().decode(), "")

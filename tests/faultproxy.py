@@ -45,19 +45,21 @@ RETRYABLE_FAULTS = ("throughput", "throttling", "http500", "http503", "drop", "t
 # kind -> (HTTP status, __type, message), as DynamoDB answers them.
 ERROR_ANSWERS = {
     "throughput": (400, DYNAMODB_ERROR_PREFIX + "ProvisionedThroughputExceededException",
-                   "The level of configured provisioned throughput for the table was exceeded. "
-                   "Consider increasing your provisioning level with the UpdateTable API."),
+                   ("The level of configured provisioned throughput for the table was exceeded. "
+                    "Consider increasing your provisioning level with the UpdateTable API.")),
     "throttling": (400, CORAL_AVAILABILITY + "ThrottlingException", "Rate of requests exceeds the allowed throughput."),
     "http500": (500, DYNAMODB_ERROR_PREFIX + "InternalServerError", "Internal server error"),
     "http503": (503, CORAL_SERVICE + "ServiceUnavailableException", "Service Unavailable"),
     "access_denied": (400, CORAL_SERVICE + "AccessDeniedException",
-                      "User: arn:aws:iam::123456789012:user/reader is not authorized to perform: dynamodb:{op} "
-                      "on resource: arn:aws:dynamodb:us-east-1:123456789012:table/*"),
+                      ("User: arn:aws:iam::123456789012:user/reader is not authorized to perform: dynamodb:{op} "
+                       "on resource: arn:aws:dynamodb:us-east-1:123456789012:table/*")),
     "unrecognized_client": (400, CORAL_SERVICE + "UnrecognizedClientException",
                             "The security token included in the request is invalid."),
     "resource_not_found": (400, DYNAMODB_ERROR_PREFIX + "ResourceNotFoundException",
                            "Requested resource not found"),
     "validation": (400, CORAL_SERVICE + "ValidationException", "1 validation error detected"),
+    # DynamoDB Streams: too many calls per shard per second
+    "limit_exceeded": (400, DYNAMODB_ERROR_PREFIX + "LimitExceededException", "Rate exceeded for shard"),
 }
 
 STS_RESPONSE = """<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
@@ -106,7 +108,7 @@ class FaultProxy:
     def url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
-    def start(self) -> "FaultProxy":
+    def start(self) -> FaultProxy:
         self._thread.start()
         return self
 
@@ -114,7 +116,7 @@ class FaultProxy:
         self._server.shutdown()
         self._server.server_close()
 
-    def __enter__(self) -> "FaultProxy":
+    def __enter__(self) -> FaultProxy:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import copy
 import random
-from typing import Any, Dict, Iterable, List, Optional
+from collections.abc import Iterable
+from typing import Any, Optional
+
+from tap_dynamodb.values.decode import DoesNotFit, fitting_decoder
 
 REPLICATION_METHODS = ("FULL_TABLE", "LOG_BASED", "INCREMENTAL")
 
 
-def find_stream(catalog: Dict[str, Any], name: str) -> Dict[str, Any]:
+def find_stream(catalog: dict[str, Any], name: str) -> dict[str, Any]:
     """The catalog entry whose tap_stream_id, stream or table_name is *name*."""
     for entry in catalog.get("streams", []):
         if name in (entry.get("tap_stream_id"), entry.get("stream"), entry.get("table_name")):
@@ -18,9 +21,9 @@ def find_stream(catalog: Dict[str, Any], name: str) -> Dict[str, Any]:
     raise KeyError(f"stream {name!r} not in catalog (streams: {known})")
 
 
-def top_level_metadata(entry: Dict[str, Any]) -> Dict[str, Any]:
+def top_level_metadata(entry: dict[str, Any]) -> dict[str, Any]:
     """The ``metadata`` dict of the ``breadcrumb: []`` entry (created if absent)."""
-    mdata: List[Dict[str, Any]] = entry.setdefault("metadata", [])
+    mdata: list[dict[str, Any]] = entry.setdefault("metadata", [])
     for item in mdata:
         if list(item.get("breadcrumb", [])) == []:
             return item.setdefault("metadata", {})
@@ -29,8 +32,8 @@ def top_level_metadata(entry: Dict[str, Any]) -> Dict[str, Any]:
     return item["metadata"]
 
 
-def select_streams(catalog: Dict[str, Any], names: Iterable[str],
-                   method: Optional[str] = "FULL_TABLE") -> Dict[str, Any]:
+def select_streams(catalog: dict[str, Any], names: Iterable[str],
+                   method: Optional[str] = "FULL_TABLE") -> dict[str, Any]:
     """Mark the named streams ``selected: true`` with ``replication-method``
     *method* in their top-level metadata.  Modifies and returns *catalog*.
 
@@ -47,8 +50,8 @@ def select_streams(catalog: Dict[str, Any], names: Iterable[str],
     return catalog
 
 
-def selected_copy(catalog: Dict[str, Any], names: Iterable[str],
-                  method: Optional[str] = "FULL_TABLE") -> Dict[str, Any]:
+def selected_copy(catalog: dict[str, Any], names: Iterable[str],
+                  method: Optional[str] = "FULL_TABLE") -> dict[str, Any]:
     """Like :func:`select_streams` but leaves *catalog* unchanged."""
     return select_streams(copy.deepcopy(catalog), names, method)
 
@@ -60,7 +63,7 @@ def selected_copy(catalog: Dict[str, Any], names: Iterable[str],
 BATCH_SIZE = 25  # BatchWriteItem limit
 
 
-def batch_write(client, table_name: str, items: Iterable[Dict[str, Any]],
+def batch_write(client, table_name: str, items: Iterable[dict[str, Any]],
                 max_attempts: int = 10) -> int:
     """Put low-level items (``{"id": {"S": "a"}}``) in chunks of 25, retrying
     UnprocessedItems with a short back-off.  Returns the number written."""
@@ -83,7 +86,7 @@ def batch_write(client, table_name: str, items: Iterable[Dict[str, Any]],
     return len(items)
 
 
-def wait_table_active(client, table_name: str, timeout: float = 60) -> Dict[str, Any]:
+def wait_table_active(client, table_name: str, timeout: float = 60) -> dict[str, Any]:
     """Poll DescribeTable until the table is ACTIVE; returns the description."""
     import time
 
@@ -97,15 +100,15 @@ def wait_table_active(client, table_name: str, timeout: float = 60) -> Dict[str,
         time.sleep(0.1)
 
 
-def scan_all(client, table_name: str, **kwargs) -> List[Dict[str, Any]]:
+def scan_all(client, table_name: str, **kwargs) -> list[dict[str, Any]]:
     """Every item of a table (paginated Scan), low-level format."""
-    items: List[Dict[str, Any]] = []
+    items: list[dict[str, Any]] = []
     for page in client.get_paginator("scan").paginate(TableName=table_name, **kwargs):
         items.extend(page.get("Items", []))
     return items
 
 
-def scan_order(client, table_name: str, key: str, **kwargs) -> List[Any]:
+def scan_order(client, table_name: str, key: str, **kwargs) -> list[Any]:
     """The key attribute's wire value (e.g. ``"k-1"``; binary as base64 text) of
     every item in the order Scan returns them (optionally one segment)."""
     import base64
@@ -147,3 +150,12 @@ def random_items(seed: int, count: int) -> list:
     rng = random.Random(seed)
     return [{name: _random_value(rng, 0) for name in rng.sample(RANDOM_NAMES, rng.randint(1, len(RANDOM_NAMES)))}
             for _ in range(count)]
+
+
+def fits(typed: dict, schema: Optional[dict]) -> bool:
+    """True when merging the value's schema into `schema` would add nothing (the fitting decoder's verdict)."""
+    try:
+        fitting_decoder(schema, str)(typed)
+    except DoesNotFit:
+        return False
+    return True

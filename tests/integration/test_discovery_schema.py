@@ -37,7 +37,7 @@ def test_discovery_infers_every_dynamodb_type(make_table, run_tap, tap_config):
     field_md = {tuple(m["breadcrumb"]): m["metadata"] for m in entry["metadata"]}
     assert field_md[("properties", "id")]["inclusion"] == "automatic"
     assert field_md[("properties", "bs")] == {"inclusion": "available", "selected-by-default": True}
-    assert set(k[1] for k in field_md if k) == set(props)
+    assert {k[1] for k in field_md if k} == set(props)
 
 
 def test_sample_size_zero_gives_typed_keys_only(make_table, run_tap, tap_config):

@@ -16,8 +16,8 @@ import pytest
 from boto3.dynamodb.types import TypeDeserializer
 
 from devtools.tap_runner import parse_message
-from tap_dynamodb import wire
-from tap_dynamodb.decode import decode_items
+from tap_dynamodb.aws import wire
+from tap_dynamodb.values.decode import decode_items
 from tests.helpers import batch_write, scan_all
 
 EDGE_NUMBERS = [
@@ -131,7 +131,7 @@ def test_big_numbers_keep_every_digit(corpus_table, run_tap, tap_config, select_
     catalog = select_streams(run_tap("--discover").catalog, [corpus_table])
     lines = [line for line in run_tap(catalog=catalog).stdout.split("\n") if '"RECORD"' in line]
     assert any('"value":12345678901234567890123456789012345678,' in line for line in lines)
-    values = {record["id"]: record.get("value") for record in map(lambda line: parse_message(line)["record"], lines)}
+    values = {record["id"]: record.get("value") for record in (parse_message(line)["record"] for line in lines)}
     assert values["n11"] == decimal.Decimal("1E-130")
     assert values["n14"] == decimal.Decimal("-9.99E+125")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 from decimal import Decimal
-from typing import Any, List, Tuple
+from typing import Any
 
 import pytest
 
@@ -17,18 +17,18 @@ from tests import helpers
 KEY = "id"
 
 
-def numbered_items(count: int, prefix: str = "k") -> List[dict]:
+def numbered_items(count: int, prefix: str = "k") -> list[dict]:
     return [{KEY: {"S": f"{prefix}{i:04d}"}, "n": {"N": str(i)}, "pad": {"S": "x" * (i % 5)}}
             for i in range(count)]
 
 
-def record_keys(records: List[dict], key: str = KEY) -> List[Any]:
+def record_keys(records: list[dict], key: str = KEY) -> list[Any]:
     return [r[key] for r in records]
 
 
-def records_before_each_state(result, key: str = KEY) -> List[Tuple[dict, List[Any]]]:
+def records_before_each_state(result, key: str = KEY) -> list[tuple[dict, list[Any]]]:
     """(STATE value, keys of every RECORD written before it), in output order."""
-    seen: List[Any] = []
+    seen: list[Any] = []
     out = []
     for message in result.messages:
         if message["type"] == "RECORD":
@@ -43,15 +43,15 @@ def wire_key_value(typed_key: dict, key: str = KEY) -> Any:
     return value
 
 
-def types_of(result) -> List[str]:
+def types_of(result) -> list[str]:
     return [m["type"] for m in result.messages]
 
 
-def activate_positions(result) -> List[int]:
+def activate_positions(result) -> list[int]:
     return [i for i, t in enumerate(types_of(result)) if t == "ACTIVATE_VERSION"]
 
 
-def record_positions(result) -> List[int]:
+def record_positions(result) -> list[int]:
     return [i for i, t in enumerate(types_of(result)) if t == "RECORD"]
 
 
@@ -221,7 +221,7 @@ def b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def typed_item(index: int) -> Tuple[dict, dict]:
+def typed_item(index: int) -> tuple[dict, dict]:
     """(item as boto3's low-level client writes it, the record the tap must output)."""
     key = bytes([index, 0, 255 - index]) + b"\x00key"
     blob = bytes(range(index, index + 40))
@@ -293,7 +293,7 @@ def test_every_type_and_edge_value_end_to_end_with_a_binary_key_resume(
     assert isinstance(records[0]["numbers"][4], Decimal) and records[0]["numbers"][4] == Decimal("9.99E+125")
 
     # resume across a page boundary: the bookmark holds a binary key (base64 in the state)
-    interrupted = [s for s in first.states() if s["bookmarks"][name].get("last_evaluated_key")][0]
+    interrupted = next(s for s in first.states() if s["bookmarks"][name].get("last_evaluated_key"))
     last_key = interrupted["bookmarks"][name]["last_evaluated_key"]
     assert list(last_key["bin"]) == ["B"] and last_key["bin"]["B"] == order[3]
     second = run_tap(config=config, catalog=catalog, state=interrupted)

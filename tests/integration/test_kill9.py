@@ -66,8 +66,8 @@ def run_and_kill(workdir, config: dict, catalog: dict, state: Optional[dict], ki
     (or at the first STATE after that, with `after_state`). The pipe is then drained: whatever the
     tap wrote before it died is what a target would have received; a cut-off last line is dropped."""
     workdir.mkdir(parents=True, exist_ok=True)
-    args = tap_command() + ["--config", str(write_json(workdir / "config.json", config)),
-                            "--catalog", str(write_json(workdir / "catalog.json", catalog))]
+    args = [*tap_command(), "--config", str(write_json(workdir / "config.json", config)),
+            "--catalog", str(write_json(workdir / "catalog.json", catalog))]
     if state is not None:
         args += ["--state", str(write_json(workdir / "state.json", state))]
     stderr_path = workdir / "stderr.txt"

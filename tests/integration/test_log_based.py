@@ -92,7 +92,7 @@ def test_changes_made_while_the_initial_scan_runs_are_not_lost(ddb, make_table, 
             ddb.put_item(TableName=name, Item={"id": {"S": "late"}, "v": {"N": "1"}})
 
     def hook(clients):
-        clients.dynamodb.meta.events.register("before-call.dynamodb.Scan", change_everything_during_the_scan)
+        clients.dynamodb.events.register("before-call.dynamodb.Scan", change_everything_during_the_scan)
 
     result = sync_in_process(catalog, config, on_clients=hook)
 
@@ -214,3 +214,33 @@ def test_a_delete_on_a_new_image_stream_carries_the_keys(ddb, make_table, tap_co
     second = run_tap(config=config.path, catalog=catalog, state=first.last_state)
     [deleted] = second.records(name)
     assert set(deleted) == {"id", "n", "_sdc_deleted_at"} and (deleted["id"], deleted["n"]) == ("a", 1)
+
+
+def test_a_rate_limited_stream_call_gets_a_longer_budget_than_max_attempts(ddb, make_table, tap_config, run_tap,
+                                                                           select_streams, fault_proxy):
+    """One retry layer (botocore's, see aws/retries.py): LimitExceededException on GetRecords is retried
+    past max_attempts, up to 3 × max_attempts, and each retry is logged against that budget."""
+    from tap_dynamodb.aws.retries import LIMIT_EXCEEDED_ATTEMPTS_FACTOR
+
+    name = make_table(stream="NEW_AND_OLD_IMAGES", items=items(3))
+    config, catalog = log_based_setup(tap_config, run_tap, select_streams, name)
+    first = run_tap(config=config.path, catalog=catalog)
+    ddb.put_item(TableName=name, Item={"id": {"S": "late"}, "v": {"N": "9"}})
+    limited = {"left": 3}
+
+    def rule(operation, _number):
+        if operation == "GetRecords" and limited["left"] > 0:
+            limited["left"] -= 1
+            return "limit_exceeded"
+        return "pass"
+
+    proxy = fault_proxy(rule=rule)
+    second = run_tap(config=config.with_(endpoint_url=proxy.url, max_attempts=2).path, catalog=catalog,
+                     state=first.last_state)
+
+    assert [r["id"] for r in second.records(name)] == ["late"]
+    assert proxy.operations("limit_exceeded") == ["GetRecords"] * 3
+    retries = [line for line in second.stderr.splitlines() if "retrying, attempt" in line]
+    budget = 2 * LIMIT_EXCEEDED_ATTEMPTS_FACTOR
+    assert [line.rsplit("attempt ", 1)[1] for line in retries] == [f"{n} of {budget}" for n in (2, 3, 4)]
+    assert all("GetRecords failed (HTTP 400 LimitExceededException)" in line for line in retries)

@@ -34,8 +34,8 @@ def _source_items() -> list:
 def _load(postgres, target_postgres_bin, tmp_path, config, catalog, state=None) -> dict:
     """Run `tap-dynamodb | target-postgres` once; the state the target emitted at the end."""
     target_config = tap_runner.write_json(tmp_path / "target-postgres.json", postgres.target_config(SCHEMA))
-    tap = tap_runner.tap_command() + ["--config", str(config.path),
-                                      "--catalog", str(tap_runner.write_json(tmp_path / "catalog.json", catalog))]
+    tap = [*tap_runner.tap_command(), "--config", str(config.path),
+           "--catalog", str(tap_runner.write_json(tmp_path / "catalog.json", catalog))]
     if state is not None:
         tap += ["--state", str(tap_runner.write_json(tmp_path / "state.json", state))]
     result = run_pipeline(tap, [str(target_postgres_bin), "--config", str(target_config)],

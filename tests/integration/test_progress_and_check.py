@@ -25,8 +25,8 @@ def test_connection_check_fails_with_one_line(run_tap, tap_config):
     result = run_tap("--test", config=tap_config.with_(endpoint_url=closed, max_attempts=1), check=False)
     assert result.returncode == 1 and result.stdout == ""
     assert result.stderr.strip().splitlines() == [
-        f"tap-dynamodb: error: cannot connect to {closed} while listing tables; "
-        "check endpoint_url/region_name and the network"]
+        (f"tap-dynamodb: error: cannot connect to {closed} while listing tables; "
+         "check endpoint_url/region_name and the network")]
 
 
 def test_sync_prints_metrics_and_a_report_per_table(run_tap, make_table, catalog_for, tap_config):

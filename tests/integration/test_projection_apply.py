@@ -2,7 +2,7 @@
 
 import pytest
 
-from tap_dynamodb.projection import Projection, parse_expression, parse_names
+from tap_dynamodb.catalog.projection import Projection, parse_expression, parse_names
 from tests.helpers import scan_all
 
 ITEMS = [

@@ -52,7 +52,7 @@ def test_no_secret_in_discover_or_sync_at_debug(role_setup, run_tap, select_stre
 
 
 def test_no_secret_in_an_aws_error_at_debug(role_setup, run_tap, tmp_path):
-    table, proxy, config, env = role_setup
+    _table, proxy, config, env = role_setup
     proxy.rule = lambda _operation, _n: "unrecognized_client"
     result = run_tap("--discover", "--log-level", "DEBUG", config=config, extra_env=env, check=False)
     assert result.returncode != 0 and "UnrecognizedClientException" in result.stderr.splitlines()[-1]

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tap_dynamodb.projection import STITCH_NAMES_KEY, STITCH_PROJECTION_KEY
+from tap_dynamodb.catalog.projection import STITCH_NAMES_KEY, STITCH_PROJECTION_KEY
 from tests.helpers import batch_write, find_stream, select_streams, top_level_metadata
 
 

@@ -11,8 +11,7 @@ import yaml
 
 from tap_dynamodb import __version__
 from tap_dynamodb.about import render_about
-from tap_dynamodb.config import SECRET_KEYS, Config, parse_config
-from tap_dynamodb.settings import CAPABILITIES, SETTINGS
+from tap_dynamodb.settings import CAPABILITIES, SECRET_KEYS, SETTINGS, Config, parse_config
 
 REPO = Path(__file__).resolve().parents[2]
 MELTANO_KINDS = {"string", "integer", "decimal", "boolean", "array", "object"}
@@ -99,3 +98,23 @@ def test_cli_about_and_version_need_no_config():
     bad = subprocess.run([sys.executable, "-m", "tap_dynamodb", "--about", "--format", "yaml"],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "--format" in bad.stderr
+
+
+def _readme_settings_rows() -> dict:
+    """`key` → default cell of the README's settings table (a row may name several keys)."""
+    rows = {}
+    for line in (REPO / "README.md").read_text().splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[0].startswith("`"):
+            for name in cells[0].replace("`", "").split(","):
+                rows[name.strip()] = cells[1]
+    return rows
+
+
+def test_readme_settings_table_lists_every_setting_with_its_default():
+    rows = _readme_settings_rows()
+    for setting in SETTINGS:
+        assert setting.name in rows, f"README's settings table lacks {setting.name}"
+        if setting.default is not None:
+            shown = json.dumps(setting.default).removesuffix(".0")
+            assert shown in rows[setting.name], (setting.name, rows[setting.name])

@@ -9,9 +9,9 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from tap_dynamodb.aws import ROLE_SESSION_NAME, ROLE_SESSION_SECONDS, make_session, role_arn
-from tap_dynamodb.config import parse_config
+from tap_dynamodb.aws.session import ROLE_SESSION_NAME, ROLE_SESSION_SECONDS, make_session, role_arn
 from tap_dynamodb.errors import TapError
+from tap_dynamodb.settings import parse_config
 
 BASE = {"region_name": "us-east-1", "aws_access_key_id": "AKIABASEKEY", "aws_secret_access_key": "base-secret"}
 

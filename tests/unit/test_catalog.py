@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from tap_dynamodb.catalog import FULL_TABLE, LOG_BASED, selected_streams
+from tap_dynamodb.catalog.plan import FULL_TABLE, LOG_BASED, selected_streams
 from tap_dynamodb.errors import TapError
 
 
@@ -31,7 +31,7 @@ def test_only_streams_with_selected_true_are_planned_in_catalog_order():
         entry("gamma", selected="true"),  # only the JSON boolean selects, as Stitch writes it
     ]}
     plans = selected_streams(catalog)
-    assert [p.tap_stream_id for p in plans] == ["zeta", "beta"]
+    assert [p.stream_id for p in plans] == ["zeta", "beta"]
     assert [p.method for p in plans] == [FULL_TABLE, LOG_BASED]
     assert plans[1].key_properties == ["pk", "sk"]
     assert plans[1].table_name == "beta"
@@ -56,7 +56,7 @@ def test_unknown_replication_method_is_a_tap_error_naming_stream_and_method():
 
 def test_unknown_method_on_an_unselected_stream_is_ignored():
     catalog = {"streams": [entry("a", **{"replication-method": "BOGUS"}), entry("b", selected=True)]}
-    assert [p.tap_stream_id for p in selected_streams(catalog)] == ["b"]
+    assert [p.stream_id for p in selected_streams(catalog)] == ["b"]
 
 
 def test_selected_streams_does_not_modify_the_catalog():

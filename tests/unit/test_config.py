@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tap_dynamodb.config import DEFAULT_REQUEST_TIMEOUT, LOCAL_DYNAMO_URL, parse_config
 from tap_dynamodb.errors import TapError
+from tap_dynamodb.settings import parse_config
 
 STITCH_CONFIG = {  # the shape Stitch's tap-dynamodb 1.4 is run with
     "account_id": "1234-5678-9012",
@@ -31,14 +31,14 @@ def test_stitch_config_is_accepted_unchanged():
     assert config.external_id == "stitch-external-id-0001"
     assert config.assumes_role
     assert config.endpoint_url is None
-    assert config.request_timeout == DEFAULT_REQUEST_TIMEOUT
+    assert config.request_timeout == 300  # Stitch's default
     assert "stitch-external-id-0001" in config.secrets()
 
 
 @pytest.mark.parametrize("flag", [True, "true", "True", " TRUE "])
 def test_use_local_dynamo_true_means_localhost_8000(flag):
     config = parse_config({"region_name": "us-east-1", "use_local_dynamo": flag})
-    assert config.endpoint_url == LOCAL_DYNAMO_URL
+    assert config.endpoint_url == "http://localhost:8000"
 
 
 @pytest.mark.parametrize("flag", [False, "false", "", None])

@@ -5,7 +5,8 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from tap_dynamodb.decode import DecodeError, decode_items, numbers_are_json
+from tap_dynamodb.values.decode import decode_items
+from tap_dynamodb.values.numbers import DecodeError, numbers_are_json
 
 
 @pytest.mark.parametrize("body", [
@@ -50,7 +51,7 @@ def test_invalid_values_raise_decode_error(value):
 
 def test_untagged_empty_maps_in_stream_images_are_tagged():
     """DynamoDB Local writes an empty map in a stream image as {}; the fast path tags it as M."""
-    from tap_dynamodb import wire
+    from tap_dynamodb.aws import wire
     answer = {"Records": [{"eventName": "INSERT", "dynamodb": {
         "Keys": {"id": {"S": "a"}},
         "NewImage": {"id": {"S": "a"}, "e": {}, "m": {"M": {"inner": {}, "n": {"N": "1"}}},

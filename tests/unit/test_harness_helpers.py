@@ -29,7 +29,7 @@ def test_select_streams_sets_top_level_metadata_only():
     assert top == [{"breadcrumb": [], "metadata": {"table-key-properties": ["id"],
                                                    "selected": True,
                                                    "replication-method": "LOG_BASED"}}]
-    prop = [m for m in orders["metadata"] if m["breadcrumb"] == ["properties", "id"]][0]
+    prop = next(m for m in orders["metadata"] if m["breadcrumb"] == ["properties", "id"])
     assert "selected" not in prop["metadata"]
     # users not selected
     assert find_stream(catalog, "users")["metadata"] == []
@@ -65,7 +65,7 @@ def test_tap_result_parses_messages_exactly():
     big = "12345678901234567890123456789012345678"
     stdout = "\n".join([
         '{"type": "SCHEMA", "stream": "s", "schema": {}, "key_properties": ["id"]}',
-        '{"type": "RECORD", "stream": "s", "record": {"id": 1, "big": %s, "d": 0.1}}' % big,
+        '{"type": "RECORD", "stream": "s", "record": {"id": 1, "big": ' + big + ', "d": 0.1}}',
         '{"type": "RECORD", "stream": "other", "record": {"id": 2}}',
         '{"type": "STATE", "value": {"bookmarks": {"s": {"x": 1}}}}',
         '{"type": "STATE", "value": {"bookmarks": {"s": {"x": 2}}}}',

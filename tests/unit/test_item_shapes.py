@@ -4,10 +4,10 @@ decoders decode, and give back (None) every item those would not take."""
 import orjson
 import pytest
 
-from tap_dynamodb import item_shapes
-from tap_dynamodb import schema as sm
-from tap_dynamodb.decode import DecodeError, DoesNotFit, number
-from tap_dynamodb.item_shapes import ShapeDecoder
+from tap_dynamodb.values import schema as sm, shapes as item_shapes
+from tap_dynamodb.values.decode import DoesNotFit, fitting_decoder
+from tap_dynamodb.values.numbers import DecodeError, number
+from tap_dynamodb.values.shapes import ShapeDecoder
 from tests.helpers import random_items
 
 
@@ -21,7 +21,7 @@ def _generic(properties: dict, item: dict, to_number) -> dict:
     for name, typed in item.items():
         if name not in properties:
             raise DoesNotFit(name)
-        out[name] = sm.fitting_decoder(properties[name], to_number)(typed)
+        out[name] = fitting_decoder(properties[name], to_number)(typed)
     return out
 
 
@@ -88,4 +88,4 @@ def test_a_decode_error_inside_a_list_gives_the_item_back():
     shapes = ShapeDecoder({"l": {"type": ["array"], "items": {"type": ["string"]}}}, number)
     assert shapes.try_decode({"l": {"L": [{"S": "x"}, {"Q": 1}]}}) is None
     with pytest.raises(DecodeError):
-        sm.fitting_decoder({"type": ["array"], "items": {"type": ["string"]}}, number)({"L": [{"Q": 1}]})
+        fitting_decoder({"type": ["array"], "items": {"type": ["string"]}}, number)({"L": [{"Q": 1}]})

@@ -2,8 +2,8 @@
 
 import pytest
 
-from tap_dynamodb import projection as pm
-from tap_dynamodb.catalog import selected_streams
+from tap_dynamodb.catalog import projection as pm
+from tap_dynamodb.catalog.plan import selected_streams
 from tap_dynamodb.errors import TapError
 
 
@@ -39,7 +39,7 @@ def test_invalid_stitch_projections_fail_with_a_clear_message(expression, names,
 
 
 def test_aliases_without_a_projection_are_an_error():
-    with pytest.raises(TapError, match="is set but tap-mongodb.projection is not"):
+    with pytest.raises(TapError, match=r"is set but tap-mongodb\.projection is not"):
         pm.for_stream("s", {(): {pm.STITCH_NAMES_KEY: {"#n": "name"}}}, ["id"], [])
 
 

@@ -7,8 +7,17 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from tap_dynamodb.report import (FIRST_RUN, NEW_VERSION, RESET, RESUMED, STREAM_RESET, Report,
-                                 install_request_timers, start_origin)
+from tap_dynamodb.aws.timers import install_request_timers
+from tap_dynamodb.output.report import (
+    FIRST_RUN,
+    NEW_VERSION,
+    RESET,
+    RESUMED,
+    STREAM_RESET,
+    Report,
+    start_origin,
+)
+from tap_dynamodb.replication.bookmarks import Bookmark
 
 
 def _metrics(caplog) -> list:
@@ -26,7 +35,7 @@ def _metrics(caplog) -> list:
     ({}, "LOG_BASED", True, RESET),
 ])
 def test_start_origin(bookmark, method, was_reset, expected):
-    assert start_origin(bookmark, method, was_reset) == expected
+    assert start_origin(Bookmark.from_dict(bookmark), method, was_reset) == expected
 
 
 def test_report_counts_pages_and_emits_record_count_points(caplog):

@@ -2,7 +2,9 @@
 
 import pytest
 
-from tap_dynamodb import schema as sm
+from tap_dynamodb.catalog.discover import field_metadata
+from tap_dynamodb.values import schema as sm
+from tests.helpers import fits
 
 TABLE = {"TableName": "t", "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"},
                                          {"AttributeName": "sk", "KeyType": "RANGE"}],
@@ -54,7 +56,7 @@ def test_keys_are_required_and_typed_from_attribute_definitions():
 
 def test_field_metadata_marks_keys_automatic_and_the_rest_available():
     schema = sm.table_schema(TABLE, [{"pk": {"S": "a"}, "sk": {"N": "1"}, "v": {"S": "x"}}])
-    md = {tuple(m["breadcrumb"]): m["metadata"] for m in sm.field_metadata(schema, ["pk", "sk"])}
+    md = {tuple(m["breadcrumb"]): m["metadata"] for m in field_metadata(schema, ["pk", "sk"])}
     assert md[("properties", "pk")] == {"inclusion": "automatic", "selected-by-default": True}
     assert md[("properties", "v")] == {"inclusion": "available", "selected-by-default": True}
 
@@ -71,9 +73,9 @@ def test_field_metadata_marks_keys_automatic_and_the_rest_available():
 def test_fits_agrees_with_merge(value, schema_from):
     schema = sm.nullable(sm.value_schema(schema_from)) if schema_from else {}
     unchanged = sm.merge(schema, sm.nullable(sm.value_schema(value))) == sm.nullable(schema) if schema else False
-    assert sm.fits(value, schema) == unchanged
-    if not sm.fits(value, schema):
-        assert sm.fits(value, sm.merge(schema, sm.value_schema(value)))
+    assert fits(value, schema) == unchanged
+    if not fits(value, schema):
+        assert fits(value, sm.merge(schema, sm.value_schema(value)))
 
 
 def test_open_schema_is_one_without_properties():

@@ -4,16 +4,21 @@ import io
 
 import orjson
 
-from tap_dynamodb.output import MessageWriter
-from tap_dynamodb.schema_tracker import SchemaTracker
+from tap_dynamodb.output.writer import MessageWriter
+from tap_dynamodb.values.decoder import RecordDecoder
 
 
 def _sync_pages(schema, pages):
     out = io.BytesIO()
     writer = MessageWriter(out)
-    tracker = SchemaTracker("s", schema, ["id"], writer)
+    tracker = RecordDecoder(schema)
+    tracker.schemas_written = 0
     for page in pages:
-        writer.records("s", tracker.records(page), None)
+        records, widened = tracker.decode(page)
+        if widened:
+            writer.schema("s", tracker.schema, ["id"])
+            tracker.schemas_written += 1
+        writer.records("s", records, None)
     writer.flush()
     return tracker, [orjson.loads(line) for line in out.getvalue().splitlines()]
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tap_dynamodb.scan import scan_segment
-from tap_dynamodb.throttle import CapacityLimiter, consumed_units, limiter_for
+from tap_dynamodb.aws.api import DynamoDB, consumed_units
+from tap_dynamodb.readers.capacity import CapacityLimiter, limiter_for
+from tap_dynamodb.readers.scan import scan_segment
 
 
 class FakeClock:
@@ -93,7 +94,7 @@ class FakeScanClient:
 def test_scan_asks_for_consumed_capacity_and_paces_its_pages():
     limiter, clock = make_limiter(10)
     client = FakeScanClient(pages=6, units=20, clock=clock)
-    pages = list(scan_segment(client, {"TableName": "t", "Limit": 1000}, 0, 1, None, limiter))
+    pages = list(scan_segment(DynamoDB(client), {"TableName": "t", "Limit": 1000}, 0, 1, None, limiter))
     assert len(pages) == 6
     assert all(params["ReturnConsumedCapacity"] == "TOTAL" for _, params in client.calls)
     starts = [at - 100.0 for at, _ in client.calls]
@@ -104,5 +105,5 @@ def test_scan_asks_for_consumed_capacity_and_paces_its_pages():
 def test_scan_without_limiter_does_not_ask_for_capacity():
     clock = FakeClock()
     client = FakeScanClient(pages=2, units=20, clock=clock)
-    list(scan_segment(client, {"TableName": "t"}, 0, 1, None))
+    list(scan_segment(DynamoDB(client), {"TableName": "t"}, 0, 1, None))
     assert all("ReturnConsumedCapacity" not in params for _, params in client.calls)

@@ -11,18 +11,18 @@ import logging
 import threading
 
 import pytest
-from botocore.exceptions import ClientError, EndpointConnectionError
+from botocore.exceptions import EndpointConnectionError
 
-from tap_dynamodb import aws
-from tap_dynamodb.aws import Clients
-from tap_dynamodb.config import parse_config
 from devtools.dynamodb_local import free_port
+from tap_dynamodb.aws import Clients, retries
+from tap_dynamodb.aws.api import TableNotFound
+from tap_dynamodb.settings import parse_config
 
 MAX_ATTEMPTS = 4
 
 
 class _NoSuchTable(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):  # noqa: N802 - http.server's naming
+    def do_POST(self):  # http.server's naming
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         body = b'{"__type":"com.amazonaws.dynamodb.v20120810#ResourceNotFoundException","message":"no table"}'
         self.send_response(400)
@@ -54,20 +54,20 @@ def no_backoff_sleep(monkeypatch):
 def test_an_endpoint_that_never_answered_gets_a_few_attempts(caplog):
     client = _client(f"http://127.0.0.1:{free_port()}")
     with caplog.at_level(logging.WARNING, logger="tap_dynamodb"), pytest.raises(EndpointConnectionError):
-        client.describe_table(TableName="t")
-    assert len(_retries(caplog)) == aws.UNREACHABLE_ATTEMPTS - 1
+        client.describe_table("t")
+    assert len(_retries(caplog)) == retries.UNREACHABLE_ATTEMPTS - 1
 
 
 def test_an_endpoint_that_has_answered_gets_the_whole_budget(caplog):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _NoSuchTable)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     client = _client(f"http://127.0.0.1:{server.server_address[1]}")
-    with pytest.raises(ClientError):
-        client.describe_table(TableName="t")  # an answer, even an error, proves the endpoint right
+    with pytest.raises(TableNotFound):
+        client.describe_table("t")  # an answer, even an error, proves the endpoint right
     server.shutdown()
     server.server_close()
 
     with caplog.at_level(logging.WARNING, logger="tap_dynamodb"), pytest.raises(EndpointConnectionError):
-        client.describe_table(TableName="t")
-    retries = _retries(caplog)
-    assert len(retries) == MAX_ATTEMPTS - 1 and retries[-1].endswith(f"attempt {MAX_ATTEMPTS} of {MAX_ATTEMPTS}")
+        client.describe_table("t")
+    logged = _retries(caplog)
+    assert len(logged) == MAX_ATTEMPTS - 1 and logged[-1].endswith(f"attempt {MAX_ATTEMPTS} of {MAX_ATTEMPTS}")

@@ -1,0 +1,125 @@
+"""The closed AWS seam: the only calls the tap makes, each returning plain data or a Page.
+
+`Clients` hands out these wrappers, never a raw botocore client. That matters because the
+fast path (wire.py) takes Scan and GetRecords bodies before botocore parses them: a raw
+`scan()` call would see no `Items`. Here the raw answer is always read back through
+`wire.raw_response`, so every caller gets wire-form data whichever way the body went.
+
+Errors are botocore's (ClientError with AWS's codes, BotoCoreError); callers translate them
+with `aws.errors`, except the two DescribeTable outcomes callers decide on (TableNotFound,
+TableAccessDenied).
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple, Optional
+
+from botocore.exceptions import ClientError
+
+from ..errors import TapError
+from ..page import Page, WireItem
+from . import wire
+from .errors import ACCESS_DENIED, AUTH_ERRORS, NOT_FOUND, error_code
+
+GET_RECORDS_LIMIT = 1000
+
+
+class TableNotFound(Exception):
+    """DescribeTable: the table does not exist (or was deleted meanwhile)."""
+
+
+class TableAccessDenied(Exception):
+    """DescribeTable: the credentials may not describe the table; `code` is AWS's error code."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+        self.access_denied = code in ACCESS_DENIED
+
+
+class ScanAnswer(NamedTuple):
+    page: Page[Optional[WireItem]]  # `after` is LastEvaluatedKey, None at the end
+    consumed_units: float  # with ReturnConsumedCapacity=TOTAL; 0 otherwise
+
+
+def consumed_units(answer: dict[str, Any]) -> float:
+    """CapacityUnits of a wire-form answer made with ReturnConsumedCapacity=TOTAL (0 when absent)."""
+    consumed = answer.get("ConsumedCapacity") or {}
+    return float(consumed.get("CapacityUnits") or 0)
+
+
+class DynamoDB:
+    """DynamoDB's control and data calls the tap makes."""
+
+    def __init__(self, client: Any):
+        self._client = client
+
+    @property
+    def events(self) -> Any:
+        """The client's botocore event system, for instrumentation (tests hook Scan calls with it)."""
+        return self._client.meta.events
+
+    def list_table_names(self) -> list[str]:
+        """Every table name, following ListTables pages (100 names a page)."""
+        names: list[str] = []
+        params: dict[str, str] = {}
+        while True:
+            page = self._client.list_tables(**params)
+            names.extend(page.get("TableNames", []))
+            last = page.get("LastEvaluatedTableName")
+            if not last:
+                return names
+            params["ExclusiveStartTableName"] = last
+
+    def describe_table(self, name: str) -> dict[str, Any]:
+        """DescribeTable's `Table`; TableNotFound or TableAccessDenied for the outcomes callers decide on."""
+        try:
+            table: dict[str, Any] = self._client.describe_table(TableName=name)["Table"]
+            return table
+        except ClientError as exc:
+            code = error_code(exc)
+            if code == NOT_FOUND:
+                raise TableNotFound(name) from None
+            if code in AUTH_ERRORS:
+                raise TableAccessDenied(str(code)) from None
+            raise
+
+    def scan_page(self, params: dict[str, Any]) -> ScanAnswer:
+        """One Scan request. `ExclusiveStartKey` in `params` is in botocore's form (wire.key_for_botocore)."""
+        response = self._client.scan(**params)
+        answer = wire.raw_response(response)
+        if "Count" not in answer:  # every Scan answer has one; a cut-off body that outlived its retries has not
+            raise TapError(f"DynamoDB answered a Scan of {params['TableName']} with an incomplete body after "
+                           "every retry; run again later and it resumes from the last STATE")
+        page = Page(answer.get("Items", []), answer.get("LastEvaluatedKey"), wire.numbers_checked(response))
+        return ScanAnswer(page, consumed_units(answer))
+
+
+class Streams:
+    """The DynamoDB Streams calls the tap makes (any client with the Streams API, a test double too)."""
+
+    def __init__(self, client: Any):
+        self._client = client
+
+    def describe_stream(self, stream_arn: str, start_shard_id: Optional[str]) -> dict[str, Any]:
+        params = {"StreamArn": stream_arn}
+        if start_shard_id:
+            params["ExclusiveStartShardId"] = start_shard_id
+        description: dict[str, Any] = self._client.describe_stream(**params)["StreamDescription"]
+        return description
+
+    def shard_iterator(self, stream_arn: str, shard_id: str, after_sequence: Optional[str]) -> str:
+        """An iterator after `after_sequence`, or from TRIM_HORIZON when it is None."""
+        params = {"StreamArn": stream_arn, "ShardId": shard_id}
+        if after_sequence:
+            params.update(ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=after_sequence)
+        else:
+            params["ShardIteratorType"] = "TRIM_HORIZON"
+        iterator: str = self._client.get_shard_iterator(**params)["ShardIterator"]
+        return iterator
+
+    def get_records(self, iterator: str) -> Page[Optional[str]]:
+        """One GetRecords answer: its stream records, and `after` the next iterator (None: shard closed)."""
+        response = self._client.get_records(ShardIterator=iterator, Limit=GET_RECORDS_LIMIT)
+        answer = wire.raw_response(response)
+        return Page(answer.get("Records") or [], answer.get("NextShardIterator"), wire.numbers_checked(response))

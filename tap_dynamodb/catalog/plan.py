@@ -1,0 +1,119 @@
+"""Reading a Singer catalog into the plan of streams to sync, in catalog order.
+
+Selection and the replication method live in the stream's top-level metadata
+(breadcrumb []), as Stitch and Meltano write them: `selected`, `replication-method`.
+Column selection (field metadata or Stitch's projection keys, see projection.py) becomes a
+Projection, and the plan's schema keeps only the top-level properties it reads. A stream
+whose top-level metadata names `tap-dynamodb.index-name` is a secondary-index "view"
+(see discover) read with Scan's IndexName.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from ..errors import TapError
+from ..values.schema import Schema
+from . import projection as projection_mod
+
+LOGGER = logging.getLogger("tap_dynamodb")
+
+FULL_TABLE = "FULL_TABLE"
+LOG_BASED = "LOG_BASED"
+METHODS = (FULL_TABLE, LOG_BASED)
+
+
+Breadcrumb = tuple[str, ...]
+Metadata = dict[Breadcrumb, dict[str, Any]]
+
+
+@dataclass
+class StreamPlan:
+    """One selected Singer stream and how to read it.
+
+    `stream_id` (the catalog's tap_stream_id) identifies the stream everywhere: in bookmarks,
+    logs and errors. `name` is only what SCHEMA and RECORD messages carry (the catalog's
+    `stream`, which may differ for index views); `table_name` and `index_name` say what to read.
+    """
+
+    stream_id: str
+    name: str
+    table_name: str
+    index_name: Optional[str]
+    key_properties: list[str]
+    schema: Schema
+    method: str
+    projection: Optional[projection_mod.Projection]
+
+
+def metadata_map(entry_metadata: Any) -> Metadata:
+    """Singer metadata list → {breadcrumb tuple: metadata dict}."""
+    out: Metadata = {}
+    for item in entry_metadata or []:
+        if isinstance(item, dict) and isinstance(item.get("metadata"), dict):
+            out[tuple(item.get("breadcrumb") or ())] = item["metadata"]
+    return out
+
+
+def _check_catalog(raw: Any) -> list[dict[str, Any]]:
+    if not isinstance(raw, dict) or not isinstance(raw.get("streams"), list):
+        raise TapError("catalog must be a JSON object with a \"streams\" list; create one with --discover")
+    for position, entry in enumerate(raw["streams"]):
+        if not isinstance(entry, dict) or not isinstance(entry.get("tap_stream_id"), str):
+            raise TapError(f"catalog stream #{position + 1} has no tap_stream_id; create the catalog with --discover")
+    streams: list[dict[str, Any]] = raw["streams"]
+    return streams
+
+
+def _method(entry: dict[str, Any], top: dict[str, Any]) -> str:
+    method = top.get("replication-method") or entry.get("replication_method") or top.get("forced-replication-method")
+    if not method:
+        LOGGER.info("Stream %s has no replication-method in its metadata; using FULL_TABLE", entry["tap_stream_id"])
+        return FULL_TABLE
+    if method not in METHODS:
+        raise TapError(f"stream {entry['tap_stream_id']}: replication-method {method!r} is not supported; "
+                       f"use FULL_TABLE or LOG_BASED")
+    return method
+
+
+def _is_selected(top: dict[str, Any]) -> bool:
+    """Only an explicit `selected: true` selects a stream, as Stitch and Meltano write it."""
+    return top.get("selected") is True
+
+
+def selected_streams(raw_catalog: Any) -> list[StreamPlan]:
+    """The streams the catalog selects, as StreamPlans, in catalog order; TapError for a bad catalog."""
+    plans = []
+    for entry in _check_catalog(raw_catalog):
+        md = metadata_map(entry.get("metadata"))
+        top = md.get((), {})
+        if not _is_selected(top):
+            continue
+        stream_id = entry["tap_stream_id"]
+        index_name = top.get("tap-dynamodb.index-name")
+        table_name = top.get("tap-dynamodb.table-name") or entry.get("table_name") or stream_id
+        method = _method(entry, top)
+        if index_name and method != FULL_TABLE:
+            raise TapError(f"stream {stream_id} is a secondary index; indexes can only use FULL_TABLE")
+        key_properties = entry.get("key_properties") or top.get("view-key-properties") or \
+            top.get("table-key-properties") or []
+        schema = copy.deepcopy(entry.get("schema") or {"type": "object"})
+        properties: dict[str, Any] = schema["properties"] if isinstance(schema.get("properties"), dict) else {}
+        projection = projection_mod.for_stream(stream_id, md, list(key_properties), list(properties))
+        if projection is not None and properties:
+            schema["properties"] = {name: sub for name, sub in properties.items()
+                                    if name in projection.top_level_names}
+        plans.append(StreamPlan(
+            stream_id=stream_id,
+            name=entry.get("stream") or stream_id,
+            table_name=table_name,
+            index_name=index_name,
+            key_properties=list(key_properties),
+            schema=schema,
+            method=method,
+            projection=projection,
+        ))
+    return plans

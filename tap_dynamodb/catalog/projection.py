@@ -1,0 +1,239 @@
+"""Column selection: which attributes a Scan (and a stream image) keeps.
+
+Two ways to ask for it, both turned into the same `Projection`:
+- Meltano style: field metadata `selected: false` on a top-level property leaves it out;
+- Stitch style: a projection expression in the top-level metadata key `tap-mongodb.projection`
+  (that is the key Stitch reads) with aliases in `tap-dynamodb.expression-attributes`
+  (a JSON object of "#alias" → attribute name), including nested paths (`m.x`) and list
+  indexes (`l[0]`).
+Key properties are always kept. The expression sent to DynamoDB aliases every name
+(#p0, #p1, ...), so reserved words (`name`, `date`), dots and spaces in names all work.
+`Projection.apply` does to a wire-form item what DynamoDB does to a scanned one, so a stream
+image (LOG_BASED) carries exactly the attributes a Scan would.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Optional, Union
+
+from ..errors import TapError
+
+STITCH_PROJECTION_KEY = "tap-mongodb.projection"
+STITCH_NAMES_KEY = "tap-dynamodb.expression-attributes"
+
+Step = Union[str, int]  # an attribute (map key) name or a list index
+_ELEMENT = re.compile(r"(#?)([^\s.\[\]#,]+)\s*((?:\[\s*\d+\s*\]\s*)*)")
+_INDEX = re.compile(r"\d+")
+
+
+class Projection:
+    """A set of document paths, as a ProjectionExpression and as a client-side filter."""
+
+    def __init__(self, paths: list):
+        self.paths = [tuple(path) for path in paths]
+        self._tree = _path_tree(self.paths)
+        aliases: dict = {}
+        self.expression = ", ".join(_path_expression(path, aliases) for path in self.paths)
+        self.names = {alias: name for name, alias in aliases.items()}
+
+    @property
+    def top_level_names(self) -> set:
+        """The attributes whose (whole or partial) value the projection keeps."""
+        return set(self._tree)
+
+    def scan_params(self) -> dict:
+        return {"ProjectionExpression": self.expression, "ExpressionAttributeNames": dict(self.names)}
+
+    def apply(self, item: dict) -> dict:
+        """The projection of a wire-form item, as DynamoDB would return it from a Scan.
+
+        A nested map path keeps the enclosing maps with only the projected keys; list index
+        paths keep the listed elements in index order; a path that does not resolve (missing
+        attribute, index out of range, wrong type) contributes nothing, and an enclosing map
+        or list left empty is dropped.
+        """
+        return _project_attributes(item, self._tree)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Projection) and self.paths == other.paths
+
+    def __repr__(self) -> str:
+        return f"Projection({self.paths!r})"
+
+
+def _path_expression(path: tuple, aliases: dict) -> str:
+    text = ""
+    for step in path:
+        if isinstance(step, int):
+            text += f"[{step}]"
+        else:
+            alias = aliases.setdefault(step, f"#p{len(aliases)}")
+            text += ("." if text else "") + alias
+    return text
+
+
+def _path_tree(paths: list) -> dict:
+    """Nested {step: subtree or None (the whole value)}; refuses paths DynamoDB would refuse."""
+    tree: dict = {}
+    for path in paths:
+        node = tree
+        for position, step in enumerate(path):
+            last = position == len(path) - 1
+            if node and isinstance(next(iter(node)), int) != isinstance(step, int):
+                raise TapError(f"projection paths conflict at {_describe(path[:position + 1])}: one indexes a "
+                               "list, another names a map key; rewrite one of them")
+            if step in node and (last or node[step] is None):
+                raise TapError(f"projection paths overlap at {_describe(path[:position + 1])}; a path must not "
+                               "repeat or contain another")
+            if last:
+                node[step] = None
+            else:
+                node = node.setdefault(step, {})
+    return tree
+
+
+def _describe(path: tuple) -> str:
+    return "".join(f"[{s}]" if isinstance(s, int) else (("." if i else "") + s) for i, s in enumerate(path))
+
+
+def _project_attributes(attributes: dict, node: dict) -> dict:
+    out = {}
+    for name, child in node.items():
+        typed = attributes.get(name)
+        if typed is None:
+            continue
+        if child is None:
+            out[name] = typed
+            continue
+        kept = _project_value(typed, child)
+        if kept is not None:
+            out[name] = kept
+    return out
+
+
+def _project_value(typed: dict, node: dict) -> Optional[dict]:
+    if isinstance(next(iter(node)), int):
+        elements = typed.get("L") if isinstance(typed, dict) else None
+        if not isinstance(elements, list):
+            return None
+        kept = []
+        for index in sorted(node):
+            if index < len(elements):
+                child = node[index]
+                value = elements[index] if child is None else _project_value(elements[index], child)
+                if value is not None:
+                    kept.append(value)
+        return {"L": kept} if kept else None
+    members = typed.get("M") if isinstance(typed, dict) else None
+    if not isinstance(members, dict):
+        return None
+    kept_members = _project_attributes(members, node)
+    return {"M": kept_members} if kept_members else None
+
+
+# --------------------------------------------------------------------------
+# Stitch style: an expression with #aliases
+# --------------------------------------------------------------------------
+
+def parse_names(stream: str, raw) -> dict:
+    """`tap-dynamodb.expression-attributes` (object or JSON text) → {"#alias": name}."""
+    if raw in (None, "", {}):
+        return {}
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            raise TapError(f"stream {stream}: metadata {STITCH_NAMES_KEY} is not valid JSON; it must be an "
+                           "object like {\"#n\": \"name\"}") from None
+    if not isinstance(raw, dict) or not all(isinstance(k, str) and isinstance(v, str) and v
+                                            for k, v in raw.items()):
+        raise TapError(f"stream {stream}: metadata {STITCH_NAMES_KEY} must be a JSON object mapping \"#alias\" "
+                       "to an attribute name, like {\"#n\": \"name\"}")
+    for alias in raw:
+        if not re.fullmatch(r"#[A-Za-z0-9_]+", alias):
+            raise TapError(f"stream {stream}: metadata {STITCH_NAMES_KEY} has alias {alias!r}; an alias is # "
+                           "followed by letters, digits or _, like \"#n\"")
+    return raw
+
+
+def parse_expression(stream: str, expression: str, names: dict) -> list:
+    """A Stitch projection expression ("a, m.x, l[0], #n") → paths of resolved steps."""
+    if not isinstance(expression, str) or not expression.strip():
+        raise TapError(f"stream {stream}: metadata {STITCH_PROJECTION_KEY} must be a string like \"a, b.c, #n\"")
+    used: set = set()
+    paths = [_parse_path(stream, text.strip(), names, used) for text in expression.split(",")]
+    unused = sorted(set(names) - used)
+    if unused:
+        raise TapError(f"stream {stream}: metadata {STITCH_NAMES_KEY} defines {', '.join(unused)} but "
+                       f"{STITCH_PROJECTION_KEY} does not use {'it' if len(unused) == 1 else 'them'}; remove "
+                       "unused aliases")
+    return paths
+
+
+def _parse_path(stream: str, text: str, names: dict, used: set) -> tuple:
+    if not text:
+        raise TapError(f"stream {stream}: metadata {STITCH_PROJECTION_KEY} has an empty path (two commas in a "
+                       "row, or a trailing comma)")
+    steps: list = []
+    for element in text.split("."):
+        match = _ELEMENT.fullmatch(element.strip())
+        if not match:
+            raise TapError(f"stream {stream}: metadata {STITCH_PROJECTION_KEY} path {text!r} is not valid; write "
+                           "paths like a, m.x, l[0] or #alias")
+        is_alias, name, indexes = match.groups()
+        if is_alias:
+            alias = "#" + name
+            if alias not in names:
+                raise TapError(f"stream {stream}: {STITCH_PROJECTION_KEY} uses {alias}, which {STITCH_NAMES_KEY} "
+                               f"does not define; add it, e.g. {{\"{alias}\": \"attribute name\"}}")
+            used.add(alias)
+            name = names[alias]
+        steps.append(name)
+        steps.extend(int(i) for i in _INDEX.findall(indexes))
+    return tuple(steps)
+
+
+# --------------------------------------------------------------------------
+# What a catalog entry asks for
+# --------------------------------------------------------------------------
+
+def deselected_properties(field_metadata: dict, key_properties: list) -> list:
+    """Top-level properties the catalog leaves out (Meltano's `!stream.property`); never a key."""
+    out = []
+    for breadcrumb, md in field_metadata.items():
+        if len(breadcrumb) != 2 or breadcrumb[0] != "properties" or breadcrumb[1] in key_properties:
+            continue
+        if md.get("inclusion") == "automatic":
+            continue
+        if md.get("selected", md.get("selected-by-default", True)) is False:
+            out.append(breadcrumb[1])
+    return out
+
+
+def _with_keys(paths: list, key_properties: list) -> list:
+    heads = {path[0] for path in paths}
+    return list(paths) + [(key,) for key in key_properties if key not in heads]
+
+
+def for_stream(stream: str, metadata: dict, key_properties: list, properties: list) -> Optional[Projection]:
+    """The projection a catalog entry asks for, or None to read every attribute.
+
+    `metadata` maps breadcrumb tuples to metadata; `properties` are the schema's top-level
+    property names. A Stitch expression wins over field selection; without either, or when
+    nothing is deselected, every attribute is read (including ones discovery never saw).
+    """
+    top = metadata.get((), {})
+    expression = top.get(STITCH_PROJECTION_KEY)
+    names = parse_names(stream, top.get(STITCH_NAMES_KEY))
+    if expression not in (None, ""):
+        return Projection(_with_keys(parse_expression(stream, expression, names), key_properties))
+    if names:
+        raise TapError(f"stream {stream}: metadata {STITCH_NAMES_KEY} is set but {STITCH_PROJECTION_KEY} is not; "
+                       "set the projection expression or remove the aliases")
+    deselected = set(deselected_properties(metadata, key_properties))
+    if not deselected:
+        return None
+    kept = [name for name in properties if name not in deselected]
+    return Projection(_with_keys([(name,) for name in kept], key_properties))

@@ -1,0 +1,294 @@
+"""Bookmarks as typed data, and the round trip to the state dict Stitch's tap-dynamodb writes.
+
+    {"currently_syncing": "orders",
+     "bookmarks": {"orders": {"version": 1700000000000,
+                              "last_evaluated_key": {"id": {"S": "a"}},
+                              "initial_full_table_complete": true,
+                              "last_replication_method": "FULL_TABLE",
+                              "success_timestamp": "2026-11-26T20:00:00.000000Z",
+                              "shard_seq_numbers": {...}, "finished_shards": [...]}}}
+
+This module is the only one that knows those keys. A state file is checked here: its outer
+shape when it is loaded, and a stream's bookmark field by field when the stream's bookmark is
+first asked for (sync asks for every selected stream's before it reads anything), each
+problem as one line naming the field. Replication code reads and changes `Bookmark` objects;
+`State.to_dict` writes them back in Stitch's shape, with any key this tap does not know
+kept as it came. Keys are stored in DynamoDB's wire form (binary as base64 text).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from dateutil.parser import isoparse
+
+from ..aws.wire import key_for_botocore
+from ..errors import TapError
+from ..page import WireItem
+
+JsonDict = dict[str, Any]
+
+# Stitch's keys (and ours: scan_segments, segment_keys, finished_segments, stream_arn).
+VERSION = "version"
+INITIAL_COMPLETE = "initial_full_table_complete"
+METHOD = "last_replication_method"
+SUCCESS = "success_timestamp"
+LAST_KEY = "last_evaluated_key"
+SEGMENTS = "scan_segments"
+SEGMENT_KEYS = "segment_keys"
+FINISHED_SEGMENTS = "finished_segments"
+STREAM_ARN = "stream_arn"
+SHARD_POSITIONS = "shard_seq_numbers"
+FINISHED_SHARDS = "finished_shards"
+_KNOWN = (VERSION, INITIAL_COMPLETE, METHOD, SUCCESS, LAST_KEY, SEGMENTS, SEGMENT_KEYS, FINISHED_SEGMENTS,
+          STREAM_ARN, SHARD_POSITIONS, FINISHED_SHARDS)
+
+
+class BadBookmark(ValueError):
+    """A bookmark field that is not what this tap (or Stitch's) writes; the message names it."""
+
+
+def _scan_key(value: Any) -> WireItem:
+    try:
+        if not isinstance(value, dict) or not value:
+            raise ValueError("not an object")
+        key_for_botocore(value)
+    except ValueError:
+        raise BadBookmark(f"the state's scan bookmark {value!r} is not a DynamoDB key") from None
+    return value
+
+
+def _whole_number(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+@dataclass
+class ScanProgress:
+    """Where an unfinished Scan continues.
+
+    One segment: `last_key` (Stitch's last_evaluated_key). Several: `segments` (fixed until
+    the scan ends), the last key of each unfinished segment and the finished segments. Empty
+    when no scan is in progress.
+    """
+
+    last_key: Optional[WireItem] = None
+    segments: Optional[int] = None
+    segment_keys: Optional[dict[str, WireItem]] = None  # by segment number as text, as the state stores it
+    finished_segments: Optional[list[int]] = None
+
+    @property
+    def in_progress(self) -> bool:
+        return self.last_key is not None or self.segments is not None
+
+    def start_keys(self) -> dict[int, Optional[WireItem]]:
+        """{segment: key to continue after, None from its start} of every unfinished segment."""
+        if self.segments is None:
+            return {0: self.last_key} if self.last_key is not None else {}
+        keys = self.segment_keys or {}
+        finished = set(self.finished_segments or ())
+        return {s: keys.get(str(s)) for s in range(self.segments) if s not in finished}
+
+    def page_done(self, segments: int, segment: int, last_key: Optional[WireItem]) -> bool:
+        """A page of `segment` is written; False when nothing moved (the end of a one-segment scan)."""
+        if segments == 1:
+            if not last_key:
+                return False
+            self.last_key = last_key
+            return True
+        self.segments = segments
+        keys = self.segment_keys = self.segment_keys if self.segment_keys is not None else {}
+        if last_key:
+            keys[str(segment)] = last_key
+        else:
+            keys.pop(str(segment), None)
+            finished = self.finished_segments = self.finished_segments if self.finished_segments is not None else []
+            if segment not in finished:
+                finished.append(segment)
+        return True
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> ScanProgress:
+        segments = raw.get(SEGMENTS)
+        if segments is None:
+            last = raw.get(LAST_KEY)
+            return cls(last_key=_scan_key(last) if last is not None else None)
+        keys = raw.get(SEGMENT_KEYS)
+        finished = raw.get(FINISHED_SEGMENTS)
+        if not _whole_number(segments) or segments < 1:
+            raise BadBookmark(f"state bookmark {SEGMENTS} must be a positive whole number")
+        if keys is not None and not isinstance(keys, dict):
+            raise BadBookmark(f"state bookmark {SEGMENT_KEYS} must be an object of segment → key")
+        if finished is not None and not (isinstance(finished, list) and all(
+                _whole_number(s) and 0 <= s < segments for s in finished)):
+            raise BadBookmark(f"state bookmark {FINISHED_SEGMENTS} must be a list of segments 0..{segments - 1}")
+        checked = {segment: _scan_key(key) for segment, key in (keys or {}).items() if key is not None}
+        return cls(None, segments, checked if keys is not None else None, list(finished) if finished is not None else None)
+
+    def to_dict(self) -> JsonDict:
+        out: JsonDict = {}
+        if self.last_key is not None:
+            out[LAST_KEY] = self.last_key
+        if self.segments is not None:
+            out[SEGMENTS] = self.segments
+        if self.segment_keys is not None:
+            out[SEGMENT_KEYS] = self.segment_keys
+        if self.finished_segments is not None:
+            out[FINISHED_SEGMENTS] = self.finished_segments
+        return out
+
+
+@dataclass
+class ShardBookmarks:
+    """How far the table's DynamoDB stream has been read (LOG_BASED).
+
+    `positions`: shard id → the last sequence number emitted (None: from the shard's start), for
+    shards not yet read to their end; `finished`: shards read to their end.
+    """
+
+    stream_arn: Optional[str] = None
+    positions: Optional[dict[str, Optional[str]]] = None
+    finished: Optional[list[str]] = None
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> ShardBookmarks:
+        positions = raw.get(SHARD_POSITIONS)
+        finished = raw.get(FINISHED_SHARDS)
+        arn = raw.get(STREAM_ARN)
+        if positions is not None and not (isinstance(positions, dict) and all(
+                isinstance(shard, str) and (seq is None or (isinstance(seq, str) and seq.isdigit()))
+                for shard, seq in positions.items())):
+            raise BadBookmark(f"state bookmark {SHARD_POSITIONS} must map shard ids to sequence numbers "
+                              "(digit strings)")
+        if finished is not None and not (isinstance(finished, list) and all(isinstance(s, str) for s in finished)):
+            raise BadBookmark(f"state bookmark {FINISHED_SHARDS} must be a list of shard ids")
+        if arn is not None and not isinstance(arn, str):
+            raise BadBookmark(f"state bookmark {STREAM_ARN} must be a stream ARN")
+        return cls(arn, dict(positions) if positions is not None else None,
+                   list(finished) if finished is not None else None)
+
+    def to_dict(self) -> JsonDict:
+        out: JsonDict = {}
+        if self.stream_arn is not None:
+            out[STREAM_ARN] = self.stream_arn
+        if self.positions is not None:
+            out[SHARD_POSITIONS] = self.positions
+        if self.finished is not None:
+            out[FINISHED_SHARDS] = self.finished
+        return out
+
+
+@dataclass
+class Bookmark:
+    """Everything the state says about one stream."""
+
+    version: Optional[int] = None  # Stitch's table version: RECORDs and ACTIVATE_VERSION carry it
+    initial_full_table_complete: Optional[bool] = None
+    last_replication_method: Optional[str] = None
+    success_timestamp: Optional[str] = None
+    scan: ScanProgress = field(default_factory=ScanProgress)
+    shards: ShardBookmarks = field(default_factory=ShardBookmarks)
+    extra: JsonDict = field(default_factory=dict)  # keys this tap does not know, kept as they came
+
+    def is_empty(self) -> bool:
+        """Nothing but (at most) the replication method: the stream has never been synced."""
+        return not {k: v for k, v in self.to_dict().items() if k != METHOD and v is not None}
+
+    def last_success(self) -> Optional[dt.datetime]:
+        """When the stream's last sync finished (success_timestamp), None if unknown or unreadable."""
+        try:
+            return isoparse(self.success_timestamp) if self.success_timestamp else None
+        except (ValueError, OverflowError):
+            return None
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> Bookmark:
+        version = raw.get(VERSION)
+        if version is not None and (not _whole_number(version) or version < 0):
+            raise BadBookmark(f"state bookmark version {version!r} is not a table version (a whole number)")
+        return cls(version=version, initial_full_table_complete=raw.get(INITIAL_COMPLETE),
+                   last_replication_method=raw.get(METHOD), success_timestamp=raw.get(SUCCESS),
+                   scan=ScanProgress.from_dict(raw), shards=ShardBookmarks.from_dict(raw),
+                   extra={k: copy.deepcopy(v) for k, v in raw.items() if k not in _KNOWN})
+
+    def to_dict(self) -> JsonDict:
+        out: JsonDict = dict(self.extra)
+        for key, value in ((VERSION, self.version), (INITIAL_COMPLETE, self.initial_full_table_complete),
+                           (METHOD, self.last_replication_method), (SUCCESS, self.success_timestamp)):
+            if value is not None:
+                out[key] = value
+        out.update(self.scan.to_dict())
+        out.update(self.shards.to_dict())
+        return out
+
+
+class State:
+    """The run's state: `currently_syncing` and a Bookmark per stream id, read and written as Stitch's dict."""
+
+    def __init__(self, raw_bookmarks: Optional[dict[str, JsonDict]] = None, currently_syncing: Optional[str] = None,
+                 extra: Optional[JsonDict] = None):
+        self._raw = raw_bookmarks or {}  # bookmarks not asked for yet, as loaded
+        self._bookmarks: dict[str, Bookmark] = {}
+        self.currently_syncing = currently_syncing
+        self._extra = extra or {}
+
+    @classmethod
+    def load(cls, raw: Any) -> State:
+        """Check the outer shape of a loaded state (None: start fresh)."""
+        if raw is None:
+            return cls()
+        if not isinstance(raw, dict):
+            raise TapError("state must be a JSON object like {\"bookmarks\": {...}}; pass an empty file's "
+                           "worth of {} to start fresh")
+        # Singer runners sometimes hand over the whole STATE message rather than its value.
+        if raw.get("type") == "STATE" and isinstance(raw.get("value"), dict):
+            raw = raw["value"]
+        raw = copy.deepcopy(raw)
+        bookmarks = raw.pop("bookmarks", {})
+        if not isinstance(bookmarks, dict):
+            raise TapError("state key bookmarks must be an object of table name → bookmark")
+        for stream_id, bookmark in bookmarks.items():
+            if not isinstance(bookmark, dict):
+                raise TapError(f"state bookmark for table {stream_id!r} must be an object; remove it to re-sync the "
+                               "table")
+        current = raw.pop("currently_syncing", None)
+        if current is not None and not isinstance(current, str):
+            raise TapError("state key currently_syncing must be a stream name or null")
+        return cls(bookmarks, current, raw)
+
+    def bookmark(self, stream_id: str) -> Bookmark:
+        """The stream's bookmark (empty when the state has none); TapError when it is malformed."""
+        bookmark = self._bookmarks.get(stream_id)
+        if bookmark is None:
+            try:
+                bookmark = Bookmark.from_dict(self._raw.pop(stream_id, {}))
+            except BadBookmark as exc:
+                raise TapError(f"stream {stream_id}: {exc}; remove bookmarks.{stream_id} from the state to re-sync "
+                               "the table") from None
+            self._bookmarks[stream_id] = bookmark
+        return bookmark
+
+    def raw_method(self, stream_id: str) -> Optional[str]:
+        """The replication method the state last recorded for a stream, without checking its bookmark."""
+        if stream_id in self._bookmarks:
+            return self._bookmarks[stream_id].last_replication_method
+        method = self._raw.get(stream_id, {}).get(METHOD)
+        return method if isinstance(method, str) else None
+
+    def reset(self, stream_id: str, keep_version: bool = False) -> Bookmark:
+        """Table-level reset: forget the stream's bookmark (keeping its version and method when asked)."""
+        old = self._bookmarks.pop(stream_id, None)
+        self._raw.pop(stream_id, None)
+        fresh = self._bookmarks[stream_id] = Bookmark()
+        if keep_version and old is not None:
+            fresh.version, fresh.last_replication_method = old.version, old.last_replication_method
+        return fresh
+
+    def to_dict(self) -> JsonDict:
+        """The state as Stitch's tap writes it."""
+        bookmarks: dict[str, JsonDict] = dict(self._raw)
+        bookmarks.update((stream_id, b.to_dict()) for stream_id, b in self._bookmarks.items())
+        return {**self._extra, "bookmarks": bookmarks, "currently_syncing": self.currently_syncing}

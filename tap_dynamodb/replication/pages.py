@@ -1,0 +1,52 @@
+"""Page → records → writer: the one chain every reader's pages go down.
+
+A reader hands out a Page; the stream's decoder turns it into records, a chunk at a time,
+and says whether the schema widened; SCHEMA (when it did) and then the records are written.
+Nothing here calls back up: the decoder knows no writer, the writer no decoder.
+
+Why chunks: each chunk's wire form is let go as soon as its records are written, so the page
+shrinks while the next one arrives, and a chunk's records are written while they are still
+in the CPU's cache (less memory and CPU per item than decoding a whole page first; see
+docs/benchmark.md). Records are never named past their chunk: objects that outlive a
+young-generation collection cost the garbage collector.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Optional, Protocol
+
+from ..catalog.plan import StreamPlan
+from ..timestamps import utc_now_iso
+from ..values.decoder import Decoded
+from ..values.schema import Schema
+from .context import SyncContext
+
+WRITE_CHUNK = 250  # items decoded and written at a time
+
+
+class PageDecoder(Protocol):
+    """values.decoder.RecordDecoder (Scan items) or values.changes.ChangeDecoder (stream records)."""
+
+    @property
+    def schema(self) -> Schema: ...
+
+    def decode(self, items: Iterable[dict[str, Any]], numbers_checked: bool = False) -> Decoded: ...
+
+
+def write_page(ctx: SyncContext, plan: StreamPlan, decoder: PageDecoder, items: list[dict[str, Any]],
+               numbers_checked: bool, version: Optional[int]) -> int:
+    """Write a page's wire-form `items` as RECORDs, WRITE_CHUNK at a time, emptying `items`; the count."""
+    time_extracted = utc_now_iso()
+    written = 0
+    while items:
+        chunk = items[:WRITE_CHUNK]
+        del items[:WRITE_CHUNK]
+        decoded = decoder.decode(chunk, numbers_checked)
+        del chunk
+        if decoded.widened:
+            ctx.writer.schema(plan.name, decoder.schema, plan.key_properties)
+        written += ctx.writer.records(plan.name, decoded.records, version, time_extracted)
+        del decoded
+    ctx.report.page(plan.name, written)
+    return written

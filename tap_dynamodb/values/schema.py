@@ -1,0 +1,121 @@
+"""JSON schemas of DynamoDB values: inferred from items, merged (never narrowed), read back as tags.
+
+Key attributes are typed from the table's AttributeDefinitions and required; every other
+attribute is nullable, because DynamoDB items need not share attributes. Types seen are
+merged into unions rather than narrowed, so a later item is never rejected by what an
+earlier one looked like: N is always "number" (never "integer").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, Optional
+
+from .tags import LIST, MAP, SET_ELEMENTS, TYPE_TAGS, scalar_schema
+
+Schema = dict[str, Any]
+
+KEY_TYPES: dict[str, Schema] = {
+    "S": {"type": "string"},
+    "N": {"type": "number"},
+    "B": {"type": "string", "contentEncoding": "base64"},
+}
+_TYPE_ORDER = ["null", "boolean", "integer", "number", "string", "object", "array"]
+
+
+def types_of(schema: Schema) -> list[str]:
+    """The JSON types a schema allows, as a list (`type` may be one string or a list)."""
+    kind = schema.get("type", [])
+    return [kind] if isinstance(kind, str) else list(kind)
+
+
+def _type_rank(kind: str) -> int:
+    return _TYPE_ORDER.index(kind) if kind in _TYPE_ORDER else len(_TYPE_ORDER)
+
+
+def merge(a: Optional[Schema], b: Optional[Schema]) -> Schema:
+    """The narrowest schema that accepts everything either schema accepts."""
+    if not a:
+        return dict(b or {})
+    if not b:
+        return dict(a)
+    types = sorted(set(types_of(a)) | set(types_of(b)), key=_type_rank)
+    out: Schema = {"type": types}
+    if "object" in types:
+        props = dict(a.get("properties", {}))
+        for name, sub in b.get("properties", {}).items():
+            props[name] = merge(props.get(name), sub)
+        out["properties"] = props
+    if "array" in types:
+        out["items"] = merge(a.get("items"), b.get("items")) or {}
+    encodings = {s.get("contentEncoding") for s in (a, b) if "string" in types_of(s)}
+    if encodings == {"base64"}:
+        out["contentEncoding"] = "base64"
+    return out
+
+
+def nullable(schema: Schema) -> Schema:
+    return merge(schema, {"type": ["null"]})
+
+
+def scalar_tags(schema: Optional[Schema]) -> frozenset[str]:
+    """The scalar and set type tags (S, N, B, BOOL, NULL, SS, NS, BS) a schema accepts whole."""
+    schema = schema or {}
+    kinds = set(types_of(schema))
+    tags: set[str] = set()
+    for spec in TYPE_TAGS.values():
+        if spec.tag in SET_ELEMENTS or spec.tag in (MAP, LIST) or spec.json_type not in kinds:
+            continue
+        if spec.json_type == "string" and not spec.base64 and "contentEncoding" in schema:
+            continue  # a base64 string schema takes binary, not text
+        tags.add(spec.tag)
+    if "array" in kinds:
+        element_tags = scalar_tags(schema.get("items"))
+        tags.update(set_tag for set_tag, element in SET_ELEMENTS.items() if element in element_tags)
+    return frozenset(tags)
+
+
+def value_schema(typed: dict[str, Any]) -> Schema:
+    """The schema of one wire-form attribute value."""
+    (tag, value), = typed.items()
+    if tag in SET_ELEMENTS:
+        return {"type": ["array"], "items": scalar_schema(SET_ELEMENTS[tag])}
+    if tag == MAP:
+        return {"type": ["object"], "properties": {k: nullable(value_schema(v)) for k, v in value.items()}}
+    if tag == LIST:
+        items: Schema = {}
+        for element in value:
+            items = merge(items, value_schema(element))
+        return {"type": ["array"], "items": items}
+    if tag in TYPE_TAGS:
+        return scalar_schema(tag)
+    raise ValueError(f"unknown DynamoDB type {tag!r}")
+
+
+def infer_properties(items: Iterable[dict[str, Any]]) -> dict[str, Schema]:
+    """Merged, nullable property schemas of a sample of wire-form items."""
+    properties: dict[str, Schema] = {}
+    for item in items:
+        for name, typed in item.items():
+            properties[name] = merge(properties.get(name), nullable(value_schema(typed)))
+    return properties
+
+
+def table_schema(table: dict[str, Any], sample: Sequence[dict[str, Any]], keys: Optional[list[str]] = None) -> Schema:
+    """The schema of a table (or index): typed, required keys plus inferred attributes.
+
+    `keys` defaults to the table's key attributes; an index passes its own keys plus the
+    table's. Key properties come first, in key order, then the sampled attributes.
+    """
+    definitions = {d["AttributeName"]: d["AttributeType"] for d in table.get("AttributeDefinitions", [])}
+    if keys is None:
+        keys = [k["AttributeName"] for k in table["KeySchema"]]
+    inferred = infer_properties(sample)
+    properties = {name: dict(KEY_TYPES[definitions[name]]) for name in keys}
+    properties.update((name, sub) for name, sub in inferred.items() if name not in properties)
+    return {"type": "object", "properties": properties, "required": list(keys)}
+
+
+def is_open(schema: Schema) -> bool:
+    """A schema without `properties` (Stitch's `{"type": "object"}`) accepts any attribute."""
+    return not isinstance(schema.get("properties"), dict)

@@ -1,0 +1,315 @@
+"""The LOG_BASED unit suite: the shard walk and LOG_BASED bookmarks against FakeStreamsClient, a TEST DOUBLE of DynamoDB
+Streams (tests/doubles.py): shard trees, splits, closing, trimming and expiring iterators are
+things DynamoDB Local cannot produce. No service is needed."""
+
+from __future__ import annotations
+
+import io
+from types import SimpleNamespace
+
+import pytest
+
+from devtools.tap_runner import TapResult
+from tap_dynamodb.aws.api import Streams
+from tap_dynamodb.catalog.plan import StreamPlan
+from tap_dynamodb.errors import TapError
+from tap_dynamodb.output.writer import MessageWriter
+from tap_dynamodb.readers.shards import Shard, ShardReader, StreamAgedOut, check_bookmarks, list_shards, tree_order
+from tap_dynamodb.replication.bookmarks import State
+from tap_dynamodb.replication.context import SyncContext
+from tap_dynamodb.replication.log_based import check_table, sync_log_based
+from tap_dynamodb.settings import parse_config
+from tap_dynamodb.values.changes import with_deleted_at as output_schema
+
+TABLE = "orders"
+
+
+def key(item_id: str) -> dict:
+    return {"id": {"S": item_id}}
+
+
+def image(item_id: str, value: str) -> dict:
+    return {"id": {"S": item_id}, "v": {"N": value}}
+
+
+def run_log_based(fake, bookmark=None, tip=3, projection=None):
+    """One LOG_BASED run after the initial scan (initial_full_table_complete), on the double."""
+    plan = StreamPlan(stream_id=TABLE, name=TABLE, table_name=TABLE, index_name=None, key_properties=["id"],
+                      schema={"type": "object", "properties": {}}, method="LOG_BASED", projection=projection)
+    table = {"TableName": TABLE, "LatestStreamArn": fake.stream_arn,
+             "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}}
+    state = {"bookmarks": {TABLE: {"version": 7, "initial_full_table_complete": True,
+                                   "stream_arn": fake.stream_arn, **(bookmark or {})}}}
+    out = io.BytesIO()
+    config = parse_config({"region_name": "us-east-1", "stream_tip_empty_pages": tip})
+    ctx = SyncContext(config=config, clients=SimpleNamespace(streams=Streams(fake)), writer=MessageWriter(out), state=State.load(state))
+    count = sync_log_based(ctx, plan, table)
+    result = TapResult(["in-process"], 0, out.getvalue().decode(), "")
+    assert count == len(result.records())
+    return result, ctx.state.to_dict()["bookmarks"][TABLE]
+
+
+def values(result) -> list:
+    return [(r["id"], str(r["v"]) if "v" in r else "DELETED") for r in result.records()]
+
+
+def test_describe_stream_pages_are_followed(fake_streams):
+    fake_streams.describe_limit = 2
+    for n in range(5):
+        fake_streams.add_shard(f"s{n}")
+
+    shards = list_shards(Streams(fake_streams), fake_streams.stream_arn)
+
+    assert [s.shard_id for s in shards] == ["s0", "s1", "s2", "s3", "s4"]
+    assert [c["ExclusiveStartShardId"] for c in fake_streams.calls_of("DescribeStream")] == [None, "s1", "s3"]
+
+
+def test_tree_order_puts_parents_first_and_orphans_are_roots():
+    shards = [Shard("c1", "p", "300", None), Shard("g", "c1", "400", None), Shard("p", "gone", "100", "200"),
+              Shard("r", None, "50", None)]
+    order = [s.shard_id for s in tree_order(shards)]
+    assert order.index("p") < order.index("c1") < order.index("g")
+    assert set(order) == {"p", "c1", "g", "r"}
+
+
+def test_parent_records_come_before_child_records_when_the_child_is_listed_first(fake_streams):
+    fake_streams.add_shard("parent")
+    fake_streams.put("parent", "INSERT", key("a"), image("a", "1"))
+    fake_streams.put("parent", "MODIFY", key("a"), image("a", "2"))
+    fake_streams.split("parent", "child1", "child2", children_first=True)
+    fake_streams.put("child1", "MODIFY", key("a"), image("a", "3"))
+    fake_streams.put("child2", "INSERT", key("b"), image("b", "1"))
+    assert fake_streams.listing_order[0] != "parent"
+
+    result, bookmark = run_log_based(fake_streams)
+
+    assert values(result)[:2] == [("a", "1"), ("a", "2")]
+    assert sorted(values(result)[2:]) == [("a", "3"), ("b", "1")]
+    assert bookmark["finished_shards"] == ["parent"]
+    assert set(bookmark["shard_seq_numbers"]) == {"child1", "child2"}
+
+
+def test_children_wait_until_a_bookmarked_parent_is_read_to_its_end(fake_streams):
+    fake_streams.add_shard("parent")
+    fake_streams.put("parent", "INSERT", key("a"), image("a", "1"))
+    first, bookmark = run_log_based(fake_streams)
+    assert values(first) == [("a", "1")]
+    assert bookmark["finished_shards"] == []
+
+    fake_streams.put("parent", "MODIFY", key("a"), image("a", "2"))
+    fake_streams.split("parent", "child", children_first=True)
+    fake_streams.put("child", "MODIFY", key("a"), image("a", "3"))
+    second, bookmark = run_log_based(fake_streams, bookmark)
+
+    assert values(second) == [("a", "2"), ("a", "3")]  # no duplicate of v1, parent's tail first
+    assert bookmark["finished_shards"] == ["parent"]
+    assert list(bookmark["shard_seq_numbers"]) == ["child"]
+
+
+def test_a_shard_that_closes_while_read_is_finished_and_its_children_read_in_the_same_run(fake_streams):
+    fake_streams.add_shard("s1")
+    fake_streams.put("s1", "INSERT", key("a"), image("a", "1"))
+
+    def close_during_read(double):
+        if double.shards["s1"].ending is None:
+            double.put("s1", "MODIFY", key("a"), image("a", "2"))
+            double.split("s1", "s2")
+            double.put("s2", "MODIFY", key("a"), image("a", "3"))
+    fake_streams.before_get_records = close_during_read
+
+    result, bookmark = run_log_based(fake_streams)
+
+    assert values(result) == [("a", "1"), ("a", "2"), ("a", "3")]
+    assert bookmark["finished_shards"] == ["s1"]
+    assert list(bookmark["shard_seq_numbers"]) == ["s2"]
+
+
+def test_empty_pages_before_the_first_records_of_a_young_shard_do_not_stop_the_read(fake_streams):
+    fake_streams.add_shard("young", empty_pages_before_records=2)
+    fake_streams.put("young", "INSERT", key("a"), image("a", "1"))
+
+    result, _ = run_log_based(fake_streams, tip=3)
+
+    assert values(result) == [("a", "1")]
+    # 2 empty pages, 1 page of records, then 3 empty pages at the tip
+    assert len(fake_streams.calls_of("GetRecords")) == 6
+
+
+def test_an_open_shard_is_bookmarked_at_its_tip_and_a_rerun_without_changes_emits_nothing(fake_streams):
+    fake_streams.add_shard("open")
+    last = [fake_streams.put("open", "INSERT", key(f"i{n}"), image(f"i{n}", str(n))) for n in range(3)][-1]
+
+    first, bookmark = run_log_based(fake_streams)
+    assert len(first.records()) == 3
+    assert bookmark["shard_seq_numbers"] == {"open": last}
+
+    again, bookmark = run_log_based(fake_streams, bookmark)
+    assert again.records() == []
+    assert fake_streams.calls_of("GetShardIterator")[-1] == {
+        "ShardId": "open", "ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": last}
+
+
+def test_an_expired_iterator_is_renewed_after_the_last_record_handed_out(fake_streams):
+    fake_streams.page_size = 2
+    fake_streams.add_shard("s")
+    numbers = [fake_streams.put("s", "INSERT", key(f"i{n}"), image(f"i{n}", str(n))) for n in range(5)]
+    calls = {"n": 0}
+
+    def expire_after_first_page(double):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            double.expire_iterators()
+    fake_streams.before_get_records = expire_after_first_page
+
+    result, bookmark = run_log_based(fake_streams)
+
+    assert [r["id"] for r in result.records()] == [f"i{n}" for n in range(5)]  # no loss, no duplicate
+    renewed = fake_streams.calls_of("GetShardIterator")[1]
+    assert renewed == {"ShardId": "s", "ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": numbers[1]}
+    assert bookmark["shard_seq_numbers"] == {"s": numbers[-1]}
+
+
+def test_a_trimmed_bookmark_is_an_aged_out_stream(fake_streams):
+    fake_streams.add_shard("s")
+    numbers = [fake_streams.put("s", "INSERT", key(f"i{n}"), image(f"i{n}", "1")) for n in range(4)]
+    fake_streams.trim("s", numbers[2])
+    shard = list_shards(Streams(fake_streams), fake_streams.stream_arn)[0]
+
+    reader = ShardReader(Streams(fake_streams), fake_streams.stream_arn, shard, numbers[0])
+    with pytest.raises(StreamAgedOut, match="trimmed"):
+        list(reader.pages())
+    # from a position still in the stream, reading goes on
+    assert [len(p.items) for p in ShardReader(Streams(fake_streams), fake_streams.stream_arn, shard, numbers[2]).pages()] == [1]
+
+
+def test_a_bookmarked_shard_that_is_no_longer_listed_is_an_aged_out_stream(fake_streams):
+    fake_streams.add_shard("old")
+    fake_streams.put("old", "INSERT", key("a"), image("a", "1"))
+    fake_streams.split("old", "new")
+    fake_streams.drop("old")
+    shards = list_shards(Streams(fake_streams), fake_streams.stream_arn)
+
+    with pytest.raises(StreamAgedOut, match="old"):
+        check_bookmarks(shards, {"old": "000000000000000000101"})
+    check_bookmarks(shards, {"new": None})
+
+
+def test_finished_shards_are_pruned_when_no_longer_listed_and_kept_once(fake_streams):
+    fake_streams.add_shard("p")
+    fake_streams.put("p", "INSERT", key("a"), image("a", "1"))
+    fake_streams.split("p", "c")
+    fake_streams.put("c", "MODIFY", key("a"), image("a", "2"))
+
+    result, bookmark = run_log_based(fake_streams, {"finished_shards": ["gone", "p", "p"], "shard_seq_numbers": {}})
+
+    assert values(result) == [("a", "2")]  # p was finished: not read again
+    assert bookmark["finished_shards"] == ["p"]
+
+
+def test_state_is_written_after_each_page_and_never_ahead_of_its_records(fake_streams):
+    fake_streams.page_size = 2
+    fake_streams.add_shard("s")
+    sequence_of = {f"i{n}": fake_streams.put("s", "INSERT", key(f"i{n}"), image(f"i{n}", str(n)))
+                   for n in range(5)}
+
+    result, _ = run_log_based(fake_streams)
+
+    emitted, bookmarks_seen = [], []
+    for message in result.messages:
+        if message["type"] == "RECORD":
+            emitted.append(sequence_of[message["record"]["id"]])
+        elif message["type"] == "STATE":
+            position = message["value"]["bookmarks"][TABLE]["shard_seq_numbers"].get("s")
+            if position:
+                assert position in emitted and position == max(emitted)
+                bookmarks_seen.append(position)
+    assert sorted(set(bookmarks_seen)) == [sequence_of["i1"], sequence_of["i3"], sequence_of["i4"]]
+
+
+def test_changes_become_records_with_exact_numbers_and_deletes_with_sdc_deleted_at(fake_streams):
+    fake_streams.add_shard("s")
+    fake_streams.put("s", "INSERT", key("a"), image("a", "12345678901234567890123456789012345678"))
+    fake_streams.put("s", "REMOVE", key("a"), when=1767225600.5)
+
+    result, _ = run_log_based(fake_streams)
+
+    assert '"v":12345678901234567890123456789012345678' in result.stdout
+    assert result.records()[1] == {"id": "a", "_sdc_deleted_at": "2026-01-01T00:00:00.500000Z"}
+
+
+def test_stream_images_go_through_the_catalog_projection(fake_streams):
+    fake_streams.add_shard("s")
+    fake_streams.put("s", "INSERT", key("a"), {"id": {"S": "a"}, "keep": {"S": "x"}, "drop": {"S": "y"}})
+    fake_streams.put("s", "REMOVE", key("a"))
+    projection = SimpleNamespace(apply=lambda item: {k: v for k, v in item.items() if k != "drop"})
+
+    result, _ = run_log_based(fake_streams, projection=projection)
+
+    assert result.records()[0] == {"id": "a", "keep": "x"}
+    assert set(result.records()[1]) == {"id", "_sdc_deleted_at"}
+
+
+@pytest.mark.parametrize("spec, arn, words", [
+    (None, None, "needs DynamoDB Streams enabled"),
+    ({"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"}, "arn:s", "KEYS_ONLY"),
+    ({"StreamEnabled": True, "StreamViewType": "OLD_IMAGE"}, "arn:s", "OLD_IMAGE"),
+    ({"StreamEnabled": False}, "arn:s", "needs DynamoDB Streams enabled"),
+])
+def test_tables_without_a_new_image_stream_are_refused(spec, arn, words):
+    plan = SimpleNamespace(stream_id=TABLE, table_name=TABLE)
+    table = {"TableName": TABLE, **({"StreamSpecification": spec} if spec else {}),
+             **({"LatestStreamArn": arn} if arn else {})}
+    with pytest.raises(TapError, match=words) as caught:
+        check_table(plan, table)
+    assert "NEW_IMAGE or NEW_AND_OLD_IMAGES" in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_log_based_schema_declares_sdc_deleted_at():
+    schema = output_schema({"type": "object", "properties": {"id": {"type": "string"}}})
+    assert schema["properties"]["_sdc_deleted_at"] == {"type": ["null", "string"], "format": "date-time"}
+    assert schema["properties"]["id"] == {"type": "string"}
+
+
+def test_a_child_listed_while_its_parent_is_still_open_waits_for_the_parent(fake_streams):
+    fake_streams.add_shard("parent")
+    fake_streams.put("parent", "INSERT", key("a"), image("a", "1"))
+    fake_streams.add_shard("child", "parent", first=True)  # listed before the parent has closed
+    fake_streams.put("child", "MODIFY", key("a"), image("a", "3"))
+
+    first, bookmark = run_log_based(fake_streams)
+    assert values(first) == [("a", "1")]
+    assert "child" not in bookmark["shard_seq_numbers"]
+
+    fake_streams.put("parent", "MODIFY", key("a"), image("a", "2"))
+    fake_streams.close("parent")
+    second, bookmark = run_log_based(fake_streams, bookmark)
+    assert values(second) == [("a", "2"), ("a", "3")]
+
+
+def _busy_shard_reader(fake_streams) -> ShardReader:
+    """A reader of an open shard with changes at 100 s to 500 s, two a page, told to stop at 250 s."""
+    fake_streams.page_size = 2
+    fake_streams.add_shard("busy")
+    for n, when in enumerate([100.0, 200.0, 300.0, 400.0, 500.0]):
+        fake_streams.put("busy", "INSERT", key(f"i{n}"), image(f"i{n}", str(n)), when=when)
+    shard = list_shards(Streams(fake_streams), fake_streams.stream_arn)[0]
+    return ShardReader(Streams(fake_streams), fake_streams.stream_arn, shard, None, caught_up_at=250.0)
+
+
+def test_a_busy_open_shard_stops_once_its_records_reach_the_stop_time(fake_streams):
+    reader = _busy_shard_reader(fake_streams)
+    pages = list(reader.pages())
+
+    assert [len(page.items) for page in pages] == [2, 2]  # the page reaching 300 s is the last one read
+    assert not reader.finished and reader.last_sequence == pages[-1].items[-1]["dynamodb"]["SequenceNumber"] == pages[-1].after
+
+
+def test_a_reader_whose_pages_are_emptied_by_the_consumer_still_stops_at_the_stop_time(fake_streams):
+    """replication.pages.write_page empties each page it writes; the reader must not look back into it."""
+    reader = _busy_shard_reader(fake_streams)
+    sizes = []
+    for page in reader.pages():
+        sizes.append(len(page.items))
+        page.items.clear()
+
+    assert sizes == [2, 2] and not reader.finished
