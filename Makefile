@@ -5,6 +5,8 @@ VENV   ?= .venv
 VENV_PY := $(VENV)/bin/python
 PIP     := $(VENV_PY) -m pip
 PYTEST_ARGS ?= -q -ra
+# Test processes (pytest-xdist): each starts its own DynamoDB Local; 2 fits these 2-core machines.
+PYTEST_WORKERS ?= 2
 RUFF    := $(VENV)/bin/ruff
 MYPY    := $(VENV)/bin/mypy
 # Re-create/refresh the venv only when these change (setup.py may not exist yet).
@@ -26,7 +28,7 @@ help:
 	@echo "make demo           end-to-end demo against DynamoDB Local"
 	@echo "make bench          benchmarks (BENCH_ARGS='--runs 5 --million'; see docs/benchmark.md)"
 	@echo "make clean          remove venv and caches (distclean: also DynamoDB Local and .test-cache)"
-	@echo "Variables: PYTHON=$(PYTHON) PYTEST_ARGS='$(PYTEST_ARGS)'"
+	@echo "Variables: PYTHON=$(PYTHON) PYTEST_ARGS='$(PYTEST_ARGS)' PYTEST_WORKERS=$(PYTEST_WORKERS)"
 
 venv: $(VENV_STAMP)
 
@@ -59,13 +61,13 @@ format: venv
 	$(RUFF) format .
 
 test: venv install-local
-	$(VENV_PY) -m pytest $(PYTEST_ARGS)
+	$(VENV_PY) -m pytest $(PYTEST_ARGS) -n $(PYTEST_WORKERS)
 
 unit: venv
 	$(VENV_PY) -m pytest $(PYTEST_ARGS) tests/unit -m "not dynamodb"
 
 integration: venv install-local
-	$(VENV_PY) -m pytest $(PYTEST_ARGS) tests/integration
+	$(VENV_PY) -m pytest $(PYTEST_ARGS) -n $(PYTEST_WORKERS) tests/integration
 
 e2e: venv install-local
 	$(VENV_PY) -m pytest $(PYTEST_ARGS) -m slow tests/integration

@@ -16,7 +16,7 @@ setup(
         "orjson>=3.9,<4",
     ],
     extras_require={
-        "test": ["pytest>=7", "pytest-timeout>=2", "PyYAML>=6"],
+        "test": ["pytest>=7", "pytest-timeout>=2", "pytest-xdist>=3.5", "PyYAML>=6"],
     },
     entry_points={"console_scripts": ["tap-dynamodb=tap_dynamodb.cli:main"]},
 )

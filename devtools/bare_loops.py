@@ -43,8 +43,9 @@ def stream_count(endpoint: str, table: str) -> int:
     arn = _client("dynamodb", endpoint).describe_table(TableName=table)["Table"]["LatestStreamArn"]
     count = 0
     for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
-        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
-                                              ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        iterator = streams.get_shard_iterator(
+            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
         while iterator:
             page = streams.get_records(ShardIterator=iterator, Limit=PAGE_LIMIT)
             if not page["Records"]:

@@ -60,6 +60,7 @@ FLAT_MEMORY_TOLERANCE = 0.10
 # The table
 # --------------------------------------------------------------------------
 
+
 def mixed_item(i: int) -> dict:
     """Item i of the benchmark table in wire form: every common DynamoDB type, deterministic."""
     return {
@@ -69,13 +70,21 @@ def mixed_item(i: int) -> dict:
         "price": {"N": f"{i % 9973}.{i % 100:02d}"},
         "ratio": {"N": f"-0.{i * 31 % 1000003:07d}"},
         "tags": {"SS": [f"tag-{i % 5}", f"tag-{i % 7 + 5}", "bench"]},
-        "scores": {"NS": [str(i % 11), f"{i % 13}.5", str(10 ** 20 + i)]},
-        "profile": {"M": {
-            "city": {"S": ["Berlin", "Lagos", "Lima", "Osaka", "Zürich"][i % 5]},
-            "zip": {"N": str(10000 + i % 90000)},
-            "history": {"L": [{"S": "created"}, {"N": str(i)}, {"BOOL": i % 2 == 0},
-                              {"M": {"at": {"S": f"2024-01-{i % 28 + 1:02d}"}}}]},
-        }},
+        "scores": {"NS": [str(i % 11), f"{i % 13}.5", str(10**20 + i)]},
+        "profile": {
+            "M": {
+                "city": {"S": ["Berlin", "Lagos", "Lima", "Osaka", "Zürich"][i % 5]},
+                "zip": {"N": str(10000 + i % 90000)},
+                "history": {
+                    "L": [
+                        {"S": "created"},
+                        {"N": str(i)},
+                        {"BOOL": i % 2 == 0},
+                        {"M": {"at": {"S": f"2024-01-{i % 28 + 1:02d}"}}},
+                    ]
+                },
+            }
+        },
         "active": {"BOOL": i % 3 == 0},
         "deleted_at": {"NULL": True},
         "blob": {"B": base64.b64encode(i.to_bytes(8, "big") + b"\x00\xffbench-payload").decode("ascii")},
@@ -86,8 +95,9 @@ def ddb_client(endpoint: str, service: str = "dynamodb"):
     import boto3
     from botocore.config import Config
 
-    return boto3.client(service, endpoint_url=endpoint, config=Config(max_pool_connections=LOAD_THREADS * 2),
-                        **LOCAL_CREDENTIALS)
+    return boto3.client(
+        service, endpoint_url=endpoint, config=Config(max_pool_connections=LOAD_THREADS * 2), **LOCAL_CREDENTIALS
+    )
 
 
 def _write_batch(endpoint: str, table: str, items: list[dict]) -> None:
@@ -96,7 +106,7 @@ def _write_batch(endpoint: str, table: str, items: list[dict]) -> None:
         requests = local_call(endpoint, "BatchWriteItem", {"RequestItems": requests}).get("UnprocessedItems")
         if not requests:
             return
-        time.sleep(min(0.05 * 2 ** attempt, 2.0))
+        time.sleep(min(0.05 * 2**attempt, 2.0))
     raise BenchError(f"BatchWriteItem kept returning unprocessed items for {table}")
 
 
@@ -128,9 +138,12 @@ class TableSpec:
 
 
 def create_table(client, spec: TableSpec) -> None:
-    params = {"TableName": spec.name, "BillingMode": "PAY_PER_REQUEST",
-              "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
-              "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}]}
+    params = {
+        "TableName": spec.name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+    }
     if spec.stream:
         params["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
     client.create_table(**params)
@@ -166,7 +179,7 @@ def _load_missing(server: DynamoDBLocal, cache_dir: Path, specs: list[TableSpec]
 @dataclass(frozen=True)
 class BenchDatabase:
     endpoint_url: str  # of the DynamoDB Local serving it
-    cache_dir: Path    # where its tables (and files such as saved states) are cached
+    cache_dir: Path  # where its tables (and files such as saved states) are cached
 
 
 @contextmanager
@@ -203,6 +216,7 @@ def bench_database(name: str, specs: list[TableSpec], port: Optional[int]) -> It
 # Measuring a child process
 # --------------------------------------------------------------------------
 
+
 @dataclass
 class Sample:
     items: int
@@ -223,8 +237,7 @@ def measure(cmd: list[str], count_pattern: str, env: dict[str, str]) -> Sample:
     """Run cmd with stdout to /dev/null; the item count is read from its stderr."""
     with tempfile.TemporaryFile() as err, open(os.devnull, "wb") as devnull:
         started = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=str(REPO_ROOT), env=env, stdin=subprocess.DEVNULL,
-                                stdout=devnull, stderr=err)
+        proc = subprocess.Popen(cmd, cwd=str(REPO_ROOT), env=env, stdin=subprocess.DEVNULL, stdout=devnull, stderr=err)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - started
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -235,8 +248,9 @@ def measure(cmd: list[str], count_pattern: str, env: dict[str, str]) -> Sample:
     found = re.findall(count_pattern, stderr)
     if not found:
         raise BenchError(f"{' '.join(cmd)}: no item count in its stderr:\n{stderr[-3000:]}")
-    return Sample(items=sum(int(n) for n in found), wall=wall, cpu=usage.ru_utime + usage.ru_stime,
-                  rss_mb=usage.ru_maxrss / 1024)
+    return Sample(
+        items=sum(int(n) for n in found), wall=wall, cpu=usage.ru_utime + usage.ru_stime, rss_mb=usage.ru_maxrss / 1024
+    )
 
 
 @dataclass
@@ -248,10 +262,12 @@ class Contender:
 
 
 def median_sample(samples: list[Sample]) -> Sample:
-    return Sample(items=int(statistics.median(s.items for s in samples)),
-                  wall=statistics.median(s.wall for s in samples),
-                  cpu=statistics.median(s.cpu for s in samples),
-                  rss_mb=statistics.median(s.rss_mb for s in samples))
+    return Sample(
+        items=int(statistics.median(s.items for s in samples)),
+        wall=statistics.median(s.wall for s in samples),
+        cpu=statistics.median(s.cpu for s in samples),
+        rss_mb=statistics.median(s.rss_mb for s in samples),
+    )
 
 
 def run_interleaved(contenders: list[Contender], runs: int) -> dict[str, Sample]:
@@ -261,15 +277,18 @@ def run_interleaved(contenders: list[Contender], runs: int) -> dict[str, Sample]
         for c in contenders:
             sample = measure(c.command, c.count_pattern, c.env)
             samples[c.name].append(sample)
-            print(f"  run {run}/{runs} {c.name}: {sample.items} items, {sample.wall:.2f} s wall, "
-                  f"{sample.cpu:.2f} s CPU, {sample.us_per_item:.1f} us/item, {sample.rss_mb:.0f} MB",
-                  file=sys.stderr)
+            print(
+                f"  run {run}/{runs} {c.name}: {sample.items} items, {sample.wall:.2f} s wall, "
+                f"{sample.cpu:.2f} s CPU, {sample.us_per_item:.1f} us/item, {sample.rss_mb:.0f} MB",
+                file=sys.stderr,
+            )
     return {name: median_sample(s) for name, s in samples.items()}
 
 
 # --------------------------------------------------------------------------
 # The contenders
 # --------------------------------------------------------------------------
+
 
 def ensure_stitch() -> Optional[Path]:
     """Stitch's tap in its own venv (installed from PyPI once); None if that fails."""
@@ -279,8 +298,10 @@ def ensure_stitch() -> Optional[Path]:
     print(f"installing {STITCH_REQUIREMENT} into {STITCH_VENV}", file=sys.stderr)
     try:
         venv.create(STITCH_VENV, with_pip=True, clear=True)
-        subprocess.run([str(STITCH_VENV / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check",
-                        STITCH_REQUIREMENT], check=True)
+        subprocess.run(
+            [str(STITCH_VENV / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check", STITCH_REQUIREMENT],
+            check=True,
+        )
     except (OSError, subprocess.CalledProcessError) as exc:
         print(f"cannot install {STITCH_REQUIREMENT}: {exc}", file=sys.stderr)
         shutil.rmtree(STITCH_VENV, ignore_errors=True)
@@ -296,12 +317,15 @@ def tap_files(workdir: Path, endpoint: str, table: str, method: str, **settings)
         raise BenchError(discovered.failure_message())
     catalog = select_streams(discovered.catalog, [table], method)
     variant = "-".join(f"{key}-{value}" for key, value in sorted(settings.items())) or "default"
-    return (tap_runner.write_json(workdir / f"{table}-{variant}-config.json", config),
-            tap_runner.write_json(workdir / f"{table}-{method}-{variant}-catalog.json", catalog))
+    return (
+        tap_runner.write_json(workdir / f"{table}-{variant}-config.json", config),
+        tap_runner.write_json(workdir / f"{table}-{method}-{variant}-catalog.json", catalog),
+    )
 
 
-def tap_contender(name: str, config: Path, catalog: Path, state: Optional[Path] = None,
-                  exe: Optional[Path] = None) -> Contender:
+def tap_contender(
+    name: str, config: Path, catalog: Path, state: Optional[Path] = None, exe: Optional[Path] = None
+) -> Contender:
     """Our tap; `exe` is another checkout's console script (the A/B of --ab)."""
     cmd = [*([str(exe)] if exe else tap_runner.tap_command()), "--config", str(config), "--catalog", str(catalog)]
     if state:
@@ -310,26 +334,40 @@ def tap_contender(name: str, config: Path, catalog: Path, state: Optional[Path] 
 
 
 def bare_contender(name: str, mode: str, endpoint: str, table: str) -> Contender:
-    return Contender(name, [sys.executable, "-m", "devtools.bare_loops", mode, endpoint, table],
-                     r"items (\d+)", tap_runner.local_env())
+    return Contender(
+        name,
+        [sys.executable, "-m", "devtools.bare_loops", mode, endpoint, table],
+        r"items (\d+)",
+        tap_runner.local_env(),
+    )
 
 
 def stitch_contender(exe: Path, workdir: Path, catalog: Path) -> Contender:
-    config = tap_runner.write_json(workdir / "stitch-config.json", {
-        "account_id": "000000000000", "external_id": "unused", "role_name": "unused",
-        "region_name": LOCAL_CREDENTIALS["region_name"], "use_local_dynamo": True})
-    return Contender("Stitch tap-dynamodb 1.4.0 FULL_TABLE", [str(exe), "--config", str(config),
-                                                              "--catalog", str(catalog)],
-                     r"Completed sync \((\d+) rows\)", tap_runner.local_env())
+    config = tap_runner.write_json(
+        workdir / "stitch-config.json",
+        {
+            "account_id": "000000000000",
+            "external_id": "unused",
+            "role_name": "unused",
+            "region_name": LOCAL_CREDENTIALS["region_name"],
+            "use_local_dynamo": True,
+        },
+    )
+    return Contender(
+        "Stitch tap-dynamodb 1.4.0 FULL_TABLE",
+        [str(exe), "--config", str(config), "--catalog", str(catalog)],
+        r"Completed sync \((\d+) rows\)",
+        tap_runner.local_env(),
+    )
 
 
 # --------------------------------------------------------------------------
 # Report
 # --------------------------------------------------------------------------
 
+
 def markdown_table(results: dict[str, Sample]) -> str:
-    lines = ["| run | items | wall s | CPU s | CPU µs/item | peak RSS MB |",
-             "|---|---:|---:|---:|---:|---:|"]
+    lines = ["| run | items | wall s | CPU s | CPU µs/item | peak RSS MB |", "|---|---:|---:|---:|---:|---:|"]
     for name, s in results.items():
         lines.append(f"| {name} | {s.items} | {s.wall:.2f} | {s.cpu:.2f} | {s.us_per_item:.1f} | {s.rss_mb:.0f} |")
     return "\n".join(lines)
@@ -359,6 +397,7 @@ def machine_line() -> str:
 # Main
 # --------------------------------------------------------------------------
 
+
 def _ab_contenders(tap: Contender, ab: Optional[Path]) -> list[Contender]:
     """The same run by the other checkout's tap (--ab), named "<name> [A/B: other]"."""
     if ab is None:
@@ -366,14 +405,21 @@ def _ab_contenders(tap: Contender, ab: Optional[Path]) -> list[Contender]:
     exe = ab / ".venv" / "bin" / "tap-dynamodb"
     if not exe.exists():
         raise BenchError(f"--ab {ab}: {exe} does not exist; run `make venv` there first")
-    return [Contender(f"{tap.name} [A/B: {ab.name}]", [str(exe), *tap.command[len(tap_runner.tap_command()):]],
-                      tap.count_pattern, tap.env)]
+    return [
+        Contender(
+            f"{tap.name} [A/B: {ab.name}]",
+            [str(exe), *tap.command[len(tap_runner.tap_command()) :]],
+            tap.count_pattern,
+            tap.env,
+        )
+    ]
 
 
 def _normalized_output(cmd: list[str], env: dict[str, str]) -> list:
     """The messages a run writes, parsed, without what differs from run to run (times, versions)."""
-    out = subprocess.run(cmd, cwd=str(REPO_ROOT), env=env, stdin=subprocess.DEVNULL, capture_output=True,
-                         check=True).stdout
+    out = subprocess.run(
+        cmd, cwd=str(REPO_ROOT), env=env, stdin=subprocess.DEVNULL, capture_output=True, check=True
+    ).stdout
     messages = []
     for line in out.splitlines():
         message = json.loads(line)
@@ -393,23 +439,32 @@ def ab_output_line(tap: Contender, other: list[Contender]) -> list[str]:
     ours = _normalized_output(tap.command, tap.env)
     theirs = _normalized_output(other[0].command, other[0].env)
     same = ours == theirs
-    return [(f"- A/B output: {len(ours)} vs {len(theirs)} messages, "
+    return [
+        (
+            f"- A/B output: {len(ours)} vs {len(theirs)} messages, "
             f"{'identical' if same else 'DIFFERENT'} after JSON parsing (time_extracted, versions and "
-            "success_timestamp aside)")]
+            "success_timestamp aside)"
+        )
+    ]
 
 
-def full_table_suite(server: BenchDatabase, workdir: Path, table: TableSpec, runs: int,
-                     stitch: Optional[Path], ab: Optional[Path] = None) -> tuple:
+def full_table_suite(
+    server: BenchDatabase, workdir: Path, table: TableSpec, runs: int, stitch: Optional[Path], ab: Optional[Path] = None
+) -> tuple:
     config, catalog = tap_files(workdir, server.endpoint_url, table.name, "FULL_TABLE")
     tap = tap_contender("tap-dynamodb FULL_TABLE", config, catalog)
     bare = bare_contender("bare boto3 Scan loop", "scan", server.endpoint_url, table.name)
     theirs = stitch_contender(stitch, workdir, catalog) if stitch else None
     other = _ab_contenders(tap, ab)
     results = run_interleaved([tap, *other, bare] + ([theirs] if theirs else []), runs)
-    lines = [f"### FULL_TABLE, {table.items} items (medians of {runs} runs)", "", markdown_table(results), "",
-             ratio_line("tap / bare boto3 Scan", results[tap.name], results[bare.name], TARGET_VS_BARE),
-             ratio_line("tap / Stitch", results[tap.name], results[theirs.name] if theirs else None,
-                        TARGET_VS_STITCH)]
+    lines = [
+        f"### FULL_TABLE, {table.items} items (medians of {runs} runs)",
+        "",
+        markdown_table(results),
+        "",
+        ratio_line("tap / bare boto3 Scan", results[tap.name], results[bare.name], TARGET_VS_BARE),
+        ratio_line("tap / Stitch", results[tap.name], results[theirs.name] if theirs else None, TARGET_VS_STITCH),
+    ]
     if other:
         lines.append(ratio_line(f"tap / {other[0].name}", results[tap.name], results[other[0].name], 1.0))
         lines += ab_output_line(tap, other)
@@ -431,8 +486,9 @@ def stream_table(workdir: Path) -> TableSpec:
     return TableSpec(name, 100_000, stream=True, prepare=first_run)
 
 
-def log_based_suite(server: BenchDatabase, workdir: Path, table: TableSpec, runs: int,
-                    stitch: Optional[Path], ab: Optional[Path] = None) -> list:
+def log_based_suite(
+    server: BenchDatabase, workdir: Path, table: TableSpec, runs: int, stitch: Optional[Path], ab: Optional[Path] = None
+) -> list:
     config, catalog = tap_files(workdir, server.endpoint_url, table.name, "LOG_BASED")
     state = server.cache_dir / f"{table.name}.state.json"
     tap = tap_contender("tap-dynamodb LOG_BASED (second run)", config, catalog, state)
@@ -440,19 +496,41 @@ def log_based_suite(server: BenchDatabase, workdir: Path, table: TableSpec, runs
     theirs = None
     if stitch:
         harness = REPO_ROOT / "devtools" / "stitch_stream_harness.py"
-        theirs = Contender("Stitch 1.4.0 sync_shard (harness)", [str(stitch.parent / "python"), str(harness), table.name],
-                           r"Stitch rows (\d+)", tap_runner.local_env())
+        theirs = Contender(
+            "Stitch 1.4.0 sync_shard (harness)",
+            [str(stitch.parent / "python"), str(harness), table.name],
+            r"Stitch rows (\d+)",
+            tap_runner.local_env(),
+        )
     other = _ab_contenders(tap, ab)
     results = run_interleaved([tap, *other, bare] + ([theirs] if theirs else []), runs)
-    ab_lines = [ratio_line(f"tap / {other[0].name}", results[tap.name], results[other[0].name], 1.0),
-                *ab_output_line(tap, other)] if other else []
-    return [f"### LOG_BASED, {table.items} stream records (medians of {runs} runs)", "", markdown_table(results), "",
-            ratio_line("tap / bare boto3 GetRecords", results[tap.name], results[bare.name], TARGET_VS_BARE),
-            ratio_line("tap / Stitch's LOG_BASED record path", results[tap.name],
-                       results[theirs.name] if theirs else None, TARGET_VS_STITCH),
-            ("- Stitch 1.4.0 reads closed shards only and DynamoDB Local never closes its shard, so Stitch's own "
-             "LOG_BASED run reads 0 records there; devtools/stitch_stream_harness.py runs Stitch's `sync_shard` "
-             "on the open shard instead"), *ab_lines]
+    ab_lines = (
+        [
+            ratio_line(f"tap / {other[0].name}", results[tap.name], results[other[0].name], 1.0),
+            *ab_output_line(tap, other),
+        ]
+        if other
+        else []
+    )
+    return [
+        f"### LOG_BASED, {table.items} stream records (medians of {runs} runs)",
+        "",
+        markdown_table(results),
+        "",
+        ratio_line("tap / bare boto3 GetRecords", results[tap.name], results[bare.name], TARGET_VS_BARE),
+        ratio_line(
+            "tap / Stitch's LOG_BASED record path",
+            results[tap.name],
+            results[theirs.name] if theirs else None,
+            TARGET_VS_STITCH,
+        ),
+        (
+            "- Stitch 1.4.0 reads closed shards only and DynamoDB Local never closes its shard, so Stitch's own "
+            "LOG_BASED run reads 0 records there; devtools/stitch_stream_harness.py runs Stitch's `sync_shard` "
+            "on the open shard instead"
+        ),
+        *ab_lines,
+    ]
 
 
 def million_suite(workdir: Path, runs: int, small: Sample) -> list:
@@ -465,15 +543,26 @@ def million_suite(workdir: Path, runs: int, small: Sample) -> list:
     with bench_database("ddb-1000000", [table], None) as server:
         one = tap_files(workdir, server.endpoint_url, table.name, "FULL_TABLE", scan_segments=1)
         auto = tap_files(workdir, server.endpoint_url, table.name, "FULL_TABLE")
-        results = run_interleaved([tap_contender("tap-dynamodb FULL_TABLE, 1M items, 1 segment", *one),
-                                   tap_contender("tap-dynamodb FULL_TABLE, 1M items, automatic segments", *auto)],
-                                  runs)
+        results = run_interleaved(
+            [
+                tap_contender("tap-dynamodb FULL_TABLE, 1M items, 1 segment", *one),
+                tap_contender("tap-dynamodb FULL_TABLE, 1M items, automatic segments", *auto),
+            ],
+            runs,
+        )
     big = next(iter(results.values()))
     growth = big.rss_mb / small.rss_mb - 1
     verdict = "flat" if growth <= FLAT_MEMORY_TOLERANCE else "NOT FLAT"
-    return [f"### Memory in table size (medians of {runs} runs)", "", markdown_table(results), "",
-            (f"- peak RSS at {big.items} items vs {small.items}, one segment each: {big.rss_mb:.0f} MB vs "
-             f"{small.rss_mb:.0f} MB ({growth:+.0%}; {verdict}, target within {FLAT_MEMORY_TOLERANCE:.0%})")]
+    return [
+        f"### Memory in table size (medians of {runs} runs)",
+        "",
+        markdown_table(results),
+        "",
+        (
+            f"- peak RSS at {big.items} items vs {small.items}, one segment each: {big.rss_mb:.0f} MB vs "
+            f"{small.rss_mb:.0f} MB ({growth:+.0%}; {verdict}, target within {FLAT_MEMORY_TOLERANCE:.0%})"
+        ),
+    ]
 
 
 def main(argv=None) -> int:
@@ -483,8 +572,12 @@ def main(argv=None) -> int:
     parser.add_argument("--million", action="store_true", help="also measure the tap's peak RSS on 1M items")
     parser.add_argument("--no-stitch", action="store_true", help="skip Stitch's tap")
     parser.add_argument("--no-log-based", action="store_true", help="skip the LOG_BASED benchmark")
-    parser.add_argument("--ab", type=Path, help="another checkout (with its .venv) whose tap runs interleaved with "
-                        "ours, for an A/B of CPU per item and of the output")
+    parser.add_argument(
+        "--ab",
+        type=Path,
+        help="another checkout (with its .venv) whose tap runs interleaved with "
+        "ours, for an A/B of CPU per item and of the output",
+    )
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")

@@ -17,9 +17,15 @@ from tap_dynamodb.values.decoder import RecordDecoder
 
 def flat_item(i: int) -> dict:
     return {
-        "id": {"S": f"item-{i:08d}"}, "n": {"N": str(i)}, "price": {"N": f"{i}.25"},
-        "active": {"BOOL": i % 2 == 0}, "name": {"S": f"name {i}"}, "tags": {"SS": ["a", "b"]},
-        "nums": {"NS": ["1", "2.5"]}, "blob": {"B": "AAEC"}, "note": {"NULL": True} if i % 3 else {"S": "x"},
+        "id": {"S": f"item-{i:08d}"},
+        "n": {"N": str(i)},
+        "price": {"N": f"{i}.25"},
+        "active": {"BOOL": i % 2 == 0},
+        "name": {"S": f"name {i}"},
+        "tags": {"SS": ["a", "b"]},
+        "nums": {"NS": ["1", "2.5"]},
+        "blob": {"B": "AAEC"},
+        "note": {"NULL": True} if i % 3 else {"S": "x"},
     }
 
 
@@ -33,8 +39,11 @@ def nested_item(i: int) -> dict:
 
 def per_item_microseconds(make_item, pages: int = 50, page_size: int = 1000) -> float:
     batches = [[make_item(p * page_size + i) for i in range(page_size)] for p in range(pages)]
-    table = {"TableName": "bench", "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
-             "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}]}
+    table = {
+        "TableName": "bench",
+        "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+        "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+    }
     schema = schema_mod.table_schema(table, batches[0])
     decoder = RecordDecoder(schema)
     decoder.decode(batches[0])

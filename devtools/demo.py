@@ -33,6 +33,7 @@ DEMO_DIR = REPO_ROOT / "output" / "demo"
 # Output helpers
 # --------------------------------------------------------------------------
 
+
 def heading(text: str) -> None:
     print(f"\n=== {text} " + "=" * max(0, 70 - len(text)), flush=True)
 
@@ -44,8 +45,9 @@ def dumps(obj) -> str:
 
         return simplejson.dumps(obj, indent=2, sort_keys=True, use_decimal=True)
     except ImportError:
-        return json.dumps(obj, indent=2, sort_keys=True,
-                          default=lambda o: str(o) if isinstance(o, decimal.Decimal) else repr(o))
+        return json.dumps(
+            obj, indent=2, sort_keys=True, default=lambda o: str(o) if isinstance(o, decimal.Decimal) else repr(o)
+        )
 
 
 def show_command(cmd) -> None:
@@ -60,8 +62,9 @@ def run(*args, workdir: Path, **kwargs) -> tap_runner.TapResult:
     """Run the tap (venv console script if installed), print the command,
     and stop the demo on failure."""
     try:
-        result = tap_runner.run_tap(*args, workdir=workdir, prefer_console_script=True,
-                                    on_command=show_command, **kwargs)
+        result = tap_runner.run_tap(
+            *args, workdir=workdir, prefer_console_script=True, on_command=show_command, **kwargs
+        )
     except tap_runner.TapTimeout as exc:
         raise DemoError(str(exc)) from None
     if result.returncode != 0:
@@ -86,6 +89,7 @@ def summarize(result: tap_runner.TapResult, samples: int = 3) -> None:
 # Data
 # --------------------------------------------------------------------------
 
+
 def demo_items(count: int = ITEM_COUNT):
     """Low-level DynamoDB items exercising every attribute type."""
     statuses = ["NEW", "PAID", "SHIPPED", "CANCELLED"]
@@ -100,23 +104,27 @@ def demo_items(count: int = ITEM_COUNT):
             "quantity": {"N": str(i % 5 + 1)},
             "unit_price": {"N": f"{(i * 13) % 100}.{i % 100:02d}"},
             # 38 significant digits: does not fit a float or an int64.
-            "ledger_id": {"N": str(10 ** 37 + i * 1234567890123)},
+            "ledger_id": {"N": str(10**37 + i * 1234567890123)},
             "tiny": {"N": f"0.{'0' * 20}{i + 1}"},
             "gift": {"BOOL": i % 4 == 0},
             "tags": {"SS": sorted({"demo", f"batch-{i % 3}", "priority" if i % 5 == 0 else "normal"})},
             "box_sizes": {"NS": [str(i % 4 + 1), str(i % 4 + 10), "2.5"]},
             "thumbnail": {"B": bytes([i % 256, 0, 255, 42]) + f"img{i}".encode()},
-            "shipping": {"M": {
-                "address": {"M": {"city": {"S": ["Berlin", "Lagos", "Lima", "Osaka"][i % 4]},
-                                  "zip": {"S": f"{10000 + i}"}}},
-                "events": {"L": [
-                    {"M": {"at": {"S": f"2024-01-{i % 28 + 1:02d}T10:00:00Z"},
-                           "what": {"S": "created"}}},
-                    {"N": str(i)},
-                    {"BOOL": True},
-                    {"NULL": True},
-                ]},
-            }},
+            "shipping": {
+                "M": {
+                    "address": {
+                        "M": {"city": {"S": ["Berlin", "Lagos", "Lima", "Osaka"][i % 4]}, "zip": {"S": f"{10000 + i}"}}
+                    },
+                    "events": {
+                        "L": [
+                            {"M": {"at": {"S": f"2024-01-{i % 28 + 1:02d}T10:00:00Z"}, "what": {"S": "created"}}},
+                            {"N": str(i)},
+                            {"BOOL": True},
+                            {"NULL": True},
+                        ]
+                    },
+                }
+            },
         }
         if i % 6 == 0:
             item["coupon"] = {"NULL": True}
@@ -128,7 +136,7 @@ def demo_items(count: int = ITEM_COUNT):
 
 def _batch_write(client, items) -> None:
     for start in range(0, len(items), 25):
-        requests = {TABLE: [{"PutRequest": {"Item": it}} for it in items[start:start + 25]]}
+        requests = {TABLE: [{"PutRequest": {"Item": it}} for it in items[start : start + 25]]}
         for _ in range(10):
             requests = client.batch_write_item(RequestItems=requests).get("UnprocessedItems") or {}
             if not requests:
@@ -141,10 +149,11 @@ def setup_table(client) -> None:
     print(f"creating table {TABLE} (order_id S + line N, stream NEW_AND_OLD_IMAGES)")
     client.create_table(
         TableName=TABLE,
-        AttributeDefinitions=[{"AttributeName": "order_id", "AttributeType": "S"},
-                              {"AttributeName": "line", "AttributeType": "N"}],
-        KeySchema=[{"AttributeName": "order_id", "KeyType": "HASH"},
-                   {"AttributeName": "line", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "order_id", "AttributeType": "S"},
+            {"AttributeName": "line", "AttributeType": "N"},
+        ],
+        KeySchema=[{"AttributeName": "order_id", "KeyType": "HASH"}, {"AttributeName": "line", "KeyType": "RANGE"}],
         BillingMode="PAY_PER_REQUEST",
         StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
     )
@@ -157,6 +166,7 @@ def setup_table(client) -> None:
 # Main
 # --------------------------------------------------------------------------
 
+
 def select_log_based(catalog: dict) -> dict:
     for entry in catalog.get("streams", []):
         if TABLE in (entry.get("tap_stream_id"), entry.get("stream"), entry.get("table_name")):
@@ -165,8 +175,7 @@ def select_log_based(catalog: dict) -> dict:
             if top is None:
                 top = {"breadcrumb": [], "metadata": {}}
                 mdata.insert(0, top)
-            top.setdefault("metadata", {}).update(
-                {"selected": True, "replication-method": "LOG_BASED"})
+            top.setdefault("metadata", {}).update({"selected": True, "replication-method": "LOG_BASED"})
             return catalog
     raise DemoError(f"discovery did not return a stream for {TABLE}")
 
@@ -199,16 +208,25 @@ def demo(server: DynamoDBLocal, workdir: Path) -> None:
 
     heading("4. Changes: update one item, delete one, insert one")
     client.update_item(
-        TableName=TABLE, Key={"order_id": {"S": "ORD-0001"}, "line": {"N": "1"}},
+        TableName=TABLE,
+        Key={"order_id": {"S": "ORD-0001"}, "line": {"N": "1"}},
         UpdateExpression="SET #s = :s, quantity = quantity + :one",
         ExpressionAttributeNames={"#s": "status"},
-        ExpressionAttributeValues={":s": {"S": "REFUNDED"}, ":one": {"N": "1"}})
+        ExpressionAttributeValues={":s": {"S": "REFUNDED"}, ":one": {"N": "1"}},
+    )
     print("updated ORD-0001/1: status=REFUNDED, quantity+1")
     client.delete_item(TableName=TABLE, Key={"order_id": {"S": "ORD-0002"}, "line": {"N": "2"}})
     print("deleted ORD-0002/2")
-    client.put_item(TableName=TABLE, Item={
-        "order_id": {"S": "ORD-9999"}, "line": {"N": "1"}, "sku": {"S": "SKU-NEW"},
-        "status": {"S": "NEW"}, "unit_price": {"N": "99999999999999999999999999999999999.999"}})
+    client.put_item(
+        TableName=TABLE,
+        Item={
+            "order_id": {"S": "ORD-9999"},
+            "line": {"N": "1"},
+            "sku": {"S": "SKU-NEW"},
+            "status": {"S": "NEW"},
+            "unit_price": {"N": "99999999999999999999999999999999999.999"},
+        },
+    )
     print("inserted ORD-9999/1")
 
     heading("5. Second sync from the saved STATE (reads the DynamoDB stream)")
@@ -218,20 +236,21 @@ def demo(server: DynamoDBLocal, workdir: Path) -> None:
     for rec in records:
         print(dumps(rec))
     deleted = [r for r in records if r.get("_sdc_deleted_at")]
-    print(f"\n{len(records)} record(s), {len(deleted)} with _sdc_deleted_at "
-          f"(expected 3 records, 1 delete)")
+    print(f"\n{len(records)} record(s), {len(deleted)} with _sdc_deleted_at (expected 3 records, 1 delete)")
     if len(records) != 3 or len(deleted) != 1:
         print("NOTE: the second sync did not emit what the demo expected", file=sys.stderr)
     print("--- final STATE ---")
     print(dumps(second.last_state))
 
     heading("Done")
-    print(f"Config, catalog and state files are kept in {workdir}.\n"
-          "To try the tap by hand, start DynamoDB Local in another terminal, set\n"
-          "endpoint_url in config.json to the printed endpoint, and run:\n"
-          "  python -m devtools.dynamodb_local run --port 8000\n"
-          "  tap-dynamodb --config config.json --discover > catalog.json\n"
-          "  tap-dynamodb --config config.json --catalog catalog.json --state state.json")
+    print(
+        f"Config, catalog and state files are kept in {workdir}.\n"
+        "To try the tap by hand, start DynamoDB Local in another terminal, set\n"
+        "endpoint_url in config.json to the printed endpoint, and run:\n"
+        "  python -m devtools.dynamodb_local run --port 8000\n"
+        "  tap-dynamodb --config config.json --discover > catalog.json\n"
+        "  tap-dynamodb --config config.json --catalog catalog.json --state state.json"
+    )
 
 
 def main() -> int:

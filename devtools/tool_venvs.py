@@ -63,8 +63,15 @@ def _install(name: str, tool: Tool, target: Path) -> None:
     print(f"[tool-venvs] installing {name} ({' '.join(tool.requirements)}) into {target}", file=sys.stderr)
     commands = [
         [_base_python(), "-m", "venv", str(target)],
-        [str(target / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         *tool.requirements],
+        [
+            str(target / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            *tool.requirements,
+        ],
     ]
     for command in commands:
         done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

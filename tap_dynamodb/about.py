@@ -18,17 +18,28 @@ FORMATS = ("text", "json", "markdown")
 
 
 def about_info() -> dict[str, Any]:
-    return {"name": NAME, "description": DESCRIPTION, "version": __version__,
-            "capabilities": list(CAPABILITIES), "settings": settings_schema()}
+    return {
+        "name": NAME,
+        "description": DESCRIPTION,
+        "version": __version__,
+        "capabilities": list(CAPABILITIES),
+        "settings": settings_schema(),
+    }
 
 
 def _text() -> str:
-    lines = [f"Name: {NAME}", f"Description: {DESCRIPTION}", f"Version: {__version__}",
-             f"Capabilities: {', '.join(CAPABILITIES)}", "Settings:"]
+    lines = [
+        f"Name: {NAME}",
+        f"Description: {DESCRIPTION}",
+        f"Version: {__version__}",
+        f"Capabilities: {', '.join(CAPABILITIES)}",
+        "Settings:",
+    ]
     width = max(len(s.name) for s in SETTINGS)
     for s in SETTINGS:
-        flags = ", ".join(f for f in (s.kind, "required" if s.required else "",
-                                      "sensitive" if s.sensitive else "") if f)
+        flags = ", ".join(
+            f for f in (s.kind, "required" if s.required else "", "sensitive" if s.sensitive else "") if f
+        )
         lines.append(f"  {s.name:<{width}}  ({flags}) {s.description}")
     return "\n".join(lines)
 
@@ -36,13 +47,17 @@ def _text() -> str:
 def _markdown() -> str:
     lines = [f"# {NAME}", "", DESCRIPTION, "", f"Version: {__version__}", "", "## Capabilities", ""]
     lines += [f"* `{c}`" for c in CAPABILITIES]
-    lines += ["", "## Settings", "", "| Setting | Kind | Required | Default | Description |",
-              "|:--------|:-----|:--------:|:--------|:------------|"]
+    lines += [
+        "",
+        "## Settings",
+        "",
+        "| Setting | Kind | Required | Default | Description |",
+        "|:--------|:-----|:--------:|:--------|:------------|",
+    ]
     for s in SETTINGS:
         default = "" if s.default is None else f"`{json.dumps(s.default)}`"
         secret = " (sensitive)" if s.sensitive else ""
-        lines.append(f"| `{s.name}` | {s.kind} | {'yes' if s.required else ''} | {default} | "
-                     f"{s.description}{secret} |")
+        lines.append(f"| `{s.name}` | {s.kind} | {'yes' if s.required else ''} | {default} | {s.description}{secret} |")
     return "\n".join(lines)
 
 

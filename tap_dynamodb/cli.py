@@ -63,13 +63,21 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("-d", "--discover", action="store_true", help="print the catalog of the tables")
     mode.add_argument("--catalog", help="catalog JSON file with the selected streams")
     mode.add_argument("-p", "--properties", help="catalog JSON file (the older Singer name)")
-    mode.add_argument("--test", action="store_true",
-                      help="check the connection: list the tables, exit 0 with their count or 1 with the error")
+    mode.add_argument(
+        "--test",
+        action="store_true",
+        help="check the connection: list the tables, exit 0 with their count or 1 with the error",
+    )
     mode.add_argument("--about", action="store_true", help="print name, version, capabilities and settings")
     parser.add_argument("--format", choices=FORMATS, default="text", help="output format of --about")
     parser.add_argument("-s", "--state", help="state JSON file from an earlier run")
-    parser.add_argument("--log-level", default="INFO", type=str.upper,
-                        choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="stderr log level")
+    parser.add_argument(
+        "--log-level",
+        default="INFO",
+        type=str.upper,
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="stderr log level",
+    )
     parser.add_argument("--version", action="version", version=f"tap-dynamodb {__version__}")
     return parser
 
@@ -140,8 +148,11 @@ def main(argv: Optional[list[str]] = None) -> None:
         code = 1
     except Exception as exc:
         LOGGER.debug("Unexpected error", exc_info=True)
-        print(f"tap-dynamodb: error: unexpected {type(exc).__name__}: {MASKER.mask(str(exc))} "
-              "(run with --log-level DEBUG for the traceback and report it)", file=sys.stderr)
+        print(
+            f"tap-dynamodb: error: unexpected {type(exc).__name__}: {MASKER.mask(str(exc))} "
+            "(run with --log-level DEBUG for the traceback and report it)",
+            file=sys.stderr,
+        )
         code = 1
     try:
         sys.stdout.flush()

@@ -12,12 +12,13 @@ MASK = "********"
 # Credentials the tap never had in its config (those of an assumed role) appear in botocore's
 # debug log of the STS answer and of signed requests before the tap can learn them: mask them
 # by their place in the text.
-CREDENTIAL_FIELDS = "SecretAccessKey|SessionToken|AccessKeyId|X-Amz-Security-Token|aws_secret_access_key|" \
-                    "aws_session_token|aws_access_key_id"
+CREDENTIAL_FIELDS = (
+    "SecretAccessKey|SessionToken|AccessKeyId|X-Amz-Security-Token|aws_secret_access_key|"
+    "aws_session_token|aws_access_key_id"
+)
 CREDENTIAL_PATTERNS = (
     (re.compile(rf"<({CREDENTIAL_FIELDS})>[^<]*</"), rf"<\1>{MASK}</"),
-    (re.compile(rf"""(["']?(?:{CREDENTIAL_FIELDS})["']?\s*[:=]\s*b?["']?)[^"',}}\s]+""", re.IGNORECASE),
-     rf"\1{MASK}"),
+    (re.compile(rf"""(["']?(?:{CREDENTIAL_FIELDS})["']?\s*[:=]\s*b?["']?)[^"',}}\s]+""", re.IGNORECASE), rf"\1{MASK}"),
     (re.compile(r"(Credential=)[^/\s,]+"), rf"\1{MASK}"),
 )
 

@@ -24,8 +24,9 @@ def record_count(stream: str, increment: int) -> None:
     log_metric(METRICS_LOGGER, Point("counter", Metric.record_count, increment, {Tag.endpoint: stream}))
 
 
-def request_duration(operation: str, seconds: float, status: str, http_status: Optional[int],
-                     table: Optional[str]) -> None:
+def request_duration(
+    operation: str, seconds: float, status: str, http_status: Optional[int], table: Optional[str]
+) -> None:
     """An http_request_duration timer point for one AWS call (botocore's retries included)."""
     tags: dict[str, Union[str, int]] = {Tag.endpoint: operation, Tag.status: status}
     if http_status is not None:

@@ -21,8 +21,14 @@ LOCAL_DYNAMO_URL = "http://localhost:8000"
 MAX_SCAN_SEGMENTS = 1_000_000  # DynamoDB's limit on TotalSegments
 
 # Meltano setting kinds → JSON schema types (for `--about --format json`).
-_JSON_TYPES = {"string": "string", "integer": "integer", "decimal": "number", "boolean": "boolean",
-               "array": "array", "object": "object"}
+_JSON_TYPES = {
+    "string": "string",
+    "integer": "integer",
+    "decimal": "number",
+    "boolean": "boolean",
+    "array": "array",
+    "object": "object",
+}
 
 CAPABILITIES = ("catalog", "discover", "state", "properties", "about", "log-based", "activate-version")
 
@@ -30,6 +36,7 @@ CAPABILITIES = ("catalog", "discover", "state", "properties", "about", "log-base
 # --------------------------------------------------------------------------
 # Value checks, one per Meltano kind
 # --------------------------------------------------------------------------
+
 
 def _as_bool(key: str, value: Any, default: Optional[bool]) -> Optional[bool]:
     if value is None or value == "":
@@ -43,8 +50,9 @@ def _as_bool(key: str, value: Any, default: Optional[bool]) -> Optional[bool]:
     raise TapError(f"config key {key} must be true or false, got {value!r}")
 
 
-def _as_number(key: str, value: Any, default: Optional[float], minimum: float, integer: bool,
-               zero_means_default: bool) -> Optional[float]:
+def _as_number(
+    key: str, value: Any, default: Optional[float], minimum: float, integer: bool, zero_means_default: bool
+) -> Optional[float]:
     if value is None or value == "":
         return default
     if isinstance(value, bool):
@@ -108,8 +116,9 @@ class Setting:
         if self.kind == "boolean":
             return _as_bool(self.name, value, self.default)
         if self.kind in ("integer", "decimal"):
-            number = _as_number(self.name, value, self.default, self.minimum, self.kind == "integer",
-                                self.zero_means_default)
+            number = _as_number(
+                self.name, value, self.default, self.minimum, self.kind == "integer", self.zero_means_default
+            )
             return float(number) if self.kind == "decimal" and number is not None else number
         if self.kind == "array":
             return _as_str_list(self.name, value)
@@ -117,8 +126,11 @@ class Setting:
 
     def json_schema(self) -> dict[str, Any]:
         json_type = _JSON_TYPES[self.kind]
-        schema: dict[str, Any] = {"type": json_type if self.required else [json_type, "null"],
-                                  "title": self.label, "description": self.description}
+        schema: dict[str, Any] = {
+            "type": json_type if self.required else [json_type, "null"],
+            "title": self.label,
+            "description": self.description,
+        }
         if self.kind == "array":
             schema["items"] = {"type": "string"}
         if self.default is not None:
@@ -130,53 +142,124 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("region_name", "string", "AWS region",
-            "AWS region of the tables, e.g. us-east-1.", required=True),
-    Setting("endpoint_url", "string", "Endpoint URL",
-            "DynamoDB endpoint to use instead of AWS's, e.g. http://localhost:8000 for DynamoDB Local."),
-    Setting("request_timeout", "decimal", "Request timeout (s)",
-            "Seconds to wait for each AWS request before retrying it.", 300.0, minimum=0.001,
-            zero_means_default=True),
-    Setting("aws_access_key_id", "string", "AWS access key ID",
-            "Static access key; leave empty to use a profile, a role or boto3's default credential chain.",
-            sensitive=True),
-    Setting("aws_secret_access_key", "string", "AWS secret access key",
-            "Secret of the static access key.", sensitive=True),
-    Setting("aws_session_token", "string", "AWS session token",
-            "Session token for temporary static credentials.", sensitive=True),
-    Setting("aws_profile", "string", "AWS profile",
-            "Named profile from ~/.aws/config or ~/.aws/credentials."),
-    Setting("account_id", "string", "Account ID (assume role)",
-            "AWS account whose role the tap assumes (Stitch's config); set with role_name."),
-    Setting("role_name", "string", "Role name (assume role)",
-            "IAM role to assume in account_id (Stitch's config)."),
-    Setting("external_id", "string", "External ID",
-            "External ID the role's trust policy requires (Stitch's config).", sensitive=True),
-    Setting("proxy_account_id", "string", "Proxy account ID",
-            "Account of an intermediate role assumed first (role chaining); set with proxy_role_name."),
-    Setting("proxy_role_name", "string", "Proxy role name",
-            "Intermediate role assumed before role_name."),
-    Setting("use_local_dynamo", "boolean", "Use local DynamoDB",
-            "Stitch's switch for DynamoDB Local at http://localhost:8000 (endpoint_url wins when set).", False),
-    Setting("scan_page_size", "integer", "Scan page size",
-            "Items per Scan request (Scan's Limit); the state is saved after every page.", 1000, minimum=1),
-    Setting("consistent_read", "boolean", "Consistent reads",
-            "Use strongly consistent Scans (twice the read capacity).", False),
-    Setting("scan_segments", "integer", "Scan segments",
-            "Parallel Scan segments per table; empty for automatic (one per 128 MiB, at most 16).", minimum=1),
-    Setting("max_read_capacity_units_per_second", "decimal", "Read capacity limit (RCU/s)",
-            "Upper bound on read capacity units the tap consumes per second; empty for no limit.", minimum=0.001),
-    Setting("max_attempts", "integer", "Max attempts",
-            "Attempts per AWS request (first try included) before the run fails.", 10, minimum=1),
-    Setting("tables", "array", "Tables",
-            "Table names or shell patterns (orders_*) to discover; empty for every table."),
-    Setting("exclude_tables", "array", "Excluded tables",
-            "Table names or shell patterns to leave out of discovery."),
-    Setting("infer_schema_sample_size", "integer", "Schema sample size",
-            "Items per table sampled at discovery to infer the schema; 0 for key attributes only.", 1000),
-    Setting("stream_tip_empty_pages", "integer", "Stream tip empty pages",
-            "LOG_BASED: consecutive empty GetRecords answers after which an open shard counts as read up to now.",
-            3, minimum=1),
+    Setting("region_name", "string", "AWS region", "AWS region of the tables, e.g. us-east-1.", required=True),
+    Setting(
+        "endpoint_url",
+        "string",
+        "Endpoint URL",
+        "DynamoDB endpoint to use instead of AWS's, e.g. http://localhost:8000 for DynamoDB Local.",
+    ),
+    Setting(
+        "request_timeout",
+        "decimal",
+        "Request timeout (s)",
+        "Seconds to wait for each AWS request before retrying it.",
+        300.0,
+        minimum=0.001,
+        zero_means_default=True,
+    ),
+    Setting(
+        "aws_access_key_id",
+        "string",
+        "AWS access key ID",
+        "Static access key; leave empty to use a profile, a role or boto3's default credential chain.",
+        sensitive=True,
+    ),
+    Setting(
+        "aws_secret_access_key", "string", "AWS secret access key", "Secret of the static access key.", sensitive=True
+    ),
+    Setting(
+        "aws_session_token",
+        "string",
+        "AWS session token",
+        "Session token for temporary static credentials.",
+        sensitive=True,
+    ),
+    Setting("aws_profile", "string", "AWS profile", "Named profile from ~/.aws/config or ~/.aws/credentials."),
+    Setting(
+        "account_id",
+        "string",
+        "Account ID (assume role)",
+        "AWS account whose role the tap assumes (Stitch's config); set with role_name.",
+    ),
+    Setting("role_name", "string", "Role name (assume role)", "IAM role to assume in account_id (Stitch's config)."),
+    Setting(
+        "external_id",
+        "string",
+        "External ID",
+        "External ID the role's trust policy requires (Stitch's config).",
+        sensitive=True,
+    ),
+    Setting(
+        "proxy_account_id",
+        "string",
+        "Proxy account ID",
+        "Account of an intermediate role assumed first (role chaining); set with proxy_role_name.",
+    ),
+    Setting("proxy_role_name", "string", "Proxy role name", "Intermediate role assumed before role_name."),
+    Setting(
+        "use_local_dynamo",
+        "boolean",
+        "Use local DynamoDB",
+        "Stitch's switch for DynamoDB Local at http://localhost:8000 (endpoint_url wins when set).",
+        False,
+    ),
+    Setting(
+        "scan_page_size",
+        "integer",
+        "Scan page size",
+        "Items per Scan request (Scan's Limit); the state is saved after every page.",
+        1000,
+        minimum=1,
+    ),
+    Setting(
+        "consistent_read",
+        "boolean",
+        "Consistent reads",
+        "Use strongly consistent Scans (twice the read capacity).",
+        False,
+    ),
+    Setting(
+        "scan_segments",
+        "integer",
+        "Scan segments",
+        "Parallel Scan segments per table; empty for automatic (one per 128 MiB, at most 16).",
+        minimum=1,
+    ),
+    Setting(
+        "max_read_capacity_units_per_second",
+        "decimal",
+        "Read capacity limit (RCU/s)",
+        "Upper bound on read capacity units the tap consumes per second; empty for no limit.",
+        minimum=0.001,
+    ),
+    Setting(
+        "max_attempts",
+        "integer",
+        "Max attempts",
+        "Attempts per AWS request (first try included) before the run fails.",
+        10,
+        minimum=1,
+    ),
+    Setting(
+        "tables", "array", "Tables", "Table names or shell patterns (orders_*) to discover; empty for every table."
+    ),
+    Setting("exclude_tables", "array", "Excluded tables", "Table names or shell patterns to leave out of discovery."),
+    Setting(
+        "infer_schema_sample_size",
+        "integer",
+        "Schema sample size",
+        "Items per table sampled at discovery to infer the schema; 0 for key attributes only.",
+        1000,
+    ),
+    Setting(
+        "stream_tip_empty_pages",
+        "integer",
+        "Stream tip empty pages",
+        "LOG_BASED: consecutive empty GetRecords answers after which an open shard counts as read up to now.",
+        3,
+        minimum=1,
+    ),
 )
 
 BY_NAME: Mapping[str, Setting] = {setting.name: setting for setting in SETTINGS}
@@ -259,8 +342,7 @@ def parse_config(raw: Any) -> Config:
     if not isinstance(raw, dict):
         raise TapError("config must be a JSON object with at least region_name")
     if not BY_NAME["region_name"].parse(raw.get("region_name")):
-        raise TapError("config key region_name is missing; set it to the AWS region of your tables, "
-                       "e.g. \"us-east-1\"")
+        raise TapError('config key region_name is missing; set it to the AWS region of your tables, e.g. "us-east-1"')
     values = {setting.name: setting.parse(_raw_value(raw, setting)) for setting in SETTINGS}
     _check_combinations(values)
     return Config(**values)
@@ -268,7 +350,8 @@ def parse_config(raw: Any) -> Config:
 
 def settings_schema() -> dict[str, Any]:
     """The settings as the JSON schema Singer SDK taps print in `--about --format json`."""
-    return {"type": "object",
-            "properties": {s.name: s.json_schema() for s in SETTINGS},
-            "required": [s.name for s in SETTINGS if s.required]}
-
+    return {
+        "type": "object",
+        "properties": {s.name: s.json_schema() for s in SETTINGS},
+        "required": [s.name for s in SETTINGS if s.required],
+    }

@@ -54,6 +54,7 @@ def pytest_collection_modifyitems(config, items):
 # DynamoDB Local
 # --------------------------------------------------------------------------
 
+
 class _ExternalDynamoDB:
     """Stand-in for DynamoDBLocal when DYNAMODB_LOCAL_ENDPOINT is set."""
 
@@ -106,8 +107,7 @@ def _boto_client(service: str, endpoint_url: str):
         aws_access_key_id=LOCAL_CREDENTIALS["aws_access_key_id"],
         aws_secret_access_key=LOCAL_CREDENTIALS["aws_secret_access_key"],
         region_name=LOCAL_CREDENTIALS["region_name"],
-        config=Config(connect_timeout=5, read_timeout=60,
-                      retries={"max_attempts": 3, "mode": "standard"}),
+        config=Config(connect_timeout=5, read_timeout=60, retries={"max_attempts": 3, "mode": "standard"}),
     )
 
 
@@ -126,6 +126,7 @@ def streams_client(endpoint_url):
 # --------------------------------------------------------------------------
 # Tables
 # --------------------------------------------------------------------------
+
 
 @pytest.fixture
 def make_table(ddb):
@@ -148,13 +149,15 @@ def make_table(ddb):
 
     created: list[str] = []
 
-    def _make_table(hash_key: tuple[str, str] = ("id", "S"),
-                    range_key: Optional[tuple[str, str]] = None,
-                    stream: Optional[str] = None,
-                    items: Optional[Iterable[dict[str, Any]]] = None,
-                    name_prefix: str = "t",
-                    global_indexes: Optional[list] = None,
-                    local_indexes: Optional[list] = None) -> str:
+    def _make_table(
+        hash_key: tuple[str, str] = ("id", "S"),
+        range_key: Optional[tuple[str, str]] = None,
+        stream: Optional[str] = None,
+        items: Optional[Iterable[dict[str, Any]]] = None,
+        name_prefix: str = "t",
+        global_indexes: Optional[list] = None,
+        local_indexes: Optional[list] = None,
+    ) -> str:
         if stream is not None and stream not in STREAM_VIEW_TYPES:
             raise ValueError(f"stream must be None or one of {STREAM_VIEW_TYPES}, got {stream!r}")
         name = f"{name_prefix}_{uuid.uuid4().hex}"
@@ -211,6 +214,7 @@ def _index_spec(name: str, hash_key: tuple[str, str], range_key: Optional[tuple[
 # --------------------------------------------------------------------------
 # Running the tap
 # --------------------------------------------------------------------------
+
 
 class TapConfig(dict):
     """The tap config as a dict, also written to ``.path``.
@@ -278,23 +282,34 @@ def run_tap(request, tmp_path):
     """
     workdir = tmp_path / "tap-runs"
 
-    def _run_tap(*args, config=None, catalog=None, state=None, extra_env=None,
-                 check: bool = True, timeout: float = 300) -> tap_runner.TapResult:
+    def _run_tap(
+        *args, config=None, catalog=None, state=None, extra_env=None, check: bool = True, timeout: float = 300
+    ) -> tap_runner.TapResult:
         if config is None:
             config = request.getfixturevalue("tap_config").path
         try:
-            result = tap_runner.run_tap(*args, config=config, catalog=catalog, state=state,
-                                        workdir=workdir, extra_env=extra_env, timeout=timeout)
+            result = tap_runner.run_tap(
+                *args,
+                config=config,
+                catalog=catalog,
+                state=state,
+                workdir=workdir,
+                extra_env=extra_env,
+                timeout=timeout,
+            )
         except tap_runner.TapTimeout as exc:
             pytest.fail(str(exc), pytrace=False)
         if check:
             if result.returncode != 0:
                 pytest.fail(result.failure_message(), pytrace=False)
             if result.bad_lines and "--discover" not in args:
-                pytest.fail("tap printed non-JSON lines on stdout (Singer output must be "
-                            "one JSON message per line):\n"
-                            + "\n".join(result.bad_lines[:20])
-                            + f"\n--- stderr ---\n{result.stderr[-3000:]}", pytrace=False)
+                pytest.fail(
+                    "tap printed non-JSON lines on stdout (Singer output must be "
+                    "one JSON message per line):\n"
+                    + "\n".join(result.bad_lines[:20])
+                    + f"\n--- stderr ---\n{result.stderr[-3000:]}",
+                    pytrace=False,
+                )
         return result
 
     return _run_tap
@@ -326,6 +341,7 @@ def catalog_for(run_tap, tap_config):
 # --------------------------------------------------------------------------
 # LOG_BASED: the DynamoDB Streams test double and in-process runs
 # --------------------------------------------------------------------------
+
 
 @pytest.fixture
 def fake_streams():
@@ -361,7 +377,9 @@ def sync_in_process():
         parsed = parse_config(dict(config))
         clients = Clients(parsed)
         if streams is not None:
-            clients.streams = Streams(streams)  # the test seam: Clients makes its streams client lazily (cached_property)
+            clients.streams = Streams(
+                streams
+            )  # the test seam: Clients makes its streams client lazily (cached_property)
         if on_clients is not None:
             on_clients(clients)
         out = io.BytesIO()
@@ -378,6 +396,7 @@ def sync_in_process():
 # --------------------------------------------------------------------------
 # Faults
 # --------------------------------------------------------------------------
+
 
 @pytest.fixture
 def fault_proxy(endpoint_url):
@@ -405,6 +424,7 @@ def fault_proxy(endpoint_url):
 
 # Real tools downstream: Meltano, a Postgres target, a PostgreSQL server
 # --------------------------------------------------------------------------
+
 
 def _tool(name: str) -> Path:
     from devtools.tool_venvs import ToolInstallError, ensure_tool
@@ -444,9 +464,13 @@ def meltano_project(tmp_path, meltano_bin, endpoint_url):
     :class:`devtools.meltano_project.MeltanoProject`; add variables to ``.env``."""
     from devtools.meltano_project import MeltanoProject
 
-    return MeltanoProject.copy_of_repo(meltano_bin, tmp_path / "meltano-project", extra_env={
-        "TAP_DYNAMODB_ENDPOINT_URL": endpoint_url,
-        "TAP_DYNAMODB_REGION_NAME": LOCAL_CREDENTIALS["region_name"],
-        "TAP_DYNAMODB_AWS_ACCESS_KEY_ID": LOCAL_CREDENTIALS["aws_access_key_id"],
-        "TAP_DYNAMODB_AWS_SECRET_ACCESS_KEY": LOCAL_CREDENTIALS["aws_secret_access_key"],
-    })
+    return MeltanoProject.copy_of_repo(
+        meltano_bin,
+        tmp_path / "meltano-project",
+        extra_env={
+            "TAP_DYNAMODB_ENDPOINT_URL": endpoint_url,
+            "TAP_DYNAMODB_REGION_NAME": LOCAL_CREDENTIALS["region_name"],
+            "TAP_DYNAMODB_AWS_ACCESS_KEY_ID": LOCAL_CREDENTIALS["aws_access_key_id"],
+            "TAP_DYNAMODB_AWS_SECRET_ACCESS_KEY": LOCAL_CREDENTIALS["aws_secret_access_key"],
+        },
+    )

@@ -75,8 +75,13 @@ class _Iterator:
 class FakeStreamsClient:
     """In-memory DynamoDB Streams API test double (see the module docstring for its contract)."""
 
-    def __init__(self, stream_arn: str = DEFAULT_ARN, view_type: str = "NEW_AND_OLD_IMAGES",
-                 describe_limit: int = 100, page_size: int = 1000):
+    def __init__(
+        self,
+        stream_arn: str = DEFAULT_ARN,
+        view_type: str = "NEW_AND_OLD_IMAGES",
+        describe_limit: int = 100,
+        page_size: int = 1000,
+    ):
         self.stream_arn = stream_arn
         self.view_type = view_type
         self.describe_limit = describe_limit
@@ -94,27 +99,45 @@ class FakeStreamsClient:
         self.before_get_records = None
 
     # ------------------------------------------------------------------ building the stream
-    def add_shard(self, shard_id: str, parent_id: Optional[str] = None, first: bool = False,
-                  empty_pages_before_records: int = 0) -> FakeShard:
-        shard = FakeShard(shard_id, parent_id, starting=next(self._sequence),
-                          empty_pages_before_records=empty_pages_before_records)
+    def add_shard(
+        self, shard_id: str, parent_id: Optional[str] = None, first: bool = False, empty_pages_before_records: int = 0
+    ) -> FakeShard:
+        shard = FakeShard(
+            shard_id, parent_id, starting=next(self._sequence), empty_pages_before_records=empty_pages_before_records
+        )
         self.shards[shard_id] = shard
         self.listing_order.insert(0, shard_id) if first else self.listing_order.append(shard_id)
         return shard
 
-    def put(self, shard_id: str, event: str, key: dict, new_image: Optional[dict] = None,
-            when: float = 1767225600.0) -> str:
+    def put(
+        self, shard_id: str, event: str, key: dict, new_image: Optional[dict] = None, when: float = 1767225600.0
+    ) -> str:
         """Append a change record (wire-form key and image) to an open shard; returns its sequence number."""
         shard = self.shards[shard_id]
         assert shard.ending is None, f"shard {shard_id} is closed"
         number = next(self._sequence)
-        change = {"ApproximateCreationDateTime": when, "Keys": dict(key), "SequenceNumber": seq_text(number),
-                  "SizeBytes": 10, "StreamViewType": self.view_type}
+        change = {
+            "ApproximateCreationDateTime": when,
+            "Keys": dict(key),
+            "SequenceNumber": seq_text(number),
+            "SizeBytes": 10,
+            "StreamViewType": self.view_type,
+        }
         if new_image is not None and event != "REMOVE":
             change["NewImage"] = dict(new_image)
-        shard.records.append((number, {"eventID": f"e{number}", "eventName": event, "eventVersion": "1.1",
-                                       "eventSource": "aws:dynamodb", "awsRegion": "us-east-1",
-                                       "dynamodb": change}))
+        shard.records.append(
+            (
+                number,
+                {
+                    "eventID": f"e{number}",
+                    "eventName": event,
+                    "eventVersion": "1.1",
+                    "eventSource": "aws:dynamodb",
+                    "awsRegion": "us-east-1",
+                    "dynamodb": change,
+                },
+            )
+        )
         return seq_text(number)
 
     def close(self, shard_id: str) -> None:
@@ -154,25 +177,35 @@ class FakeStreamsClient:
         if arn != self.stream_arn:
             raise client_error("ResourceNotFoundException", operation, f"Requested resource not found: {arn}")
 
-    def describe_stream(self, StreamArn: str, ExclusiveStartShardId: Optional[str] = None,
-                        Limit: Optional[int] = None) -> dict:
+    def describe_stream(
+        self, StreamArn: str, ExclusiveStartShardId: Optional[str] = None, Limit: Optional[int] = None
+    ) -> dict:
         self.calls.append(("DescribeStream", {"ExclusiveStartShardId": ExclusiveStartShardId, "Limit": Limit}))
         self._throttle("DescribeStream")
         self._check_arn(StreamArn, "DescribeStream")
         limit = min(Limit or self.describe_limit, self.describe_limit)
         order = self.listing_order
         start = order.index(ExclusiveStartShardId) + 1 if ExclusiveStartShardId in order else 0
-        page = order[start:start + limit]
-        description = {"StreamArn": self.stream_arn, "StreamStatus": "ENABLED", "StreamViewType": self.view_type,
-                       "Shards": [self.shards[shard_id].api() for shard_id in page]}
+        page = order[start : start + limit]
+        description = {
+            "StreamArn": self.stream_arn,
+            "StreamStatus": "ENABLED",
+            "StreamViewType": self.view_type,
+            "Shards": [self.shards[shard_id].api() for shard_id in page],
+        }
         if start + limit < len(order):
             description["LastEvaluatedShardId"] = page[-1]
         return {"StreamDescription": description}
 
-    def get_shard_iterator(self, StreamArn: str, ShardId: str, ShardIteratorType: str,
-                           SequenceNumber: Optional[str] = None) -> dict:
-        self.calls.append(("GetShardIterator", {"ShardId": ShardId, "ShardIteratorType": ShardIteratorType,
-                                                "SequenceNumber": SequenceNumber}))
+    def get_shard_iterator(
+        self, StreamArn: str, ShardId: str, ShardIteratorType: str, SequenceNumber: Optional[str] = None
+    ) -> dict:
+        self.calls.append(
+            (
+                "GetShardIterator",
+                {"ShardId": ShardId, "ShardIteratorType": ShardIteratorType, "SequenceNumber": SequenceNumber},
+            )
+        )
         self._throttle("GetShardIterator")
         self._check_arn(StreamArn, "GetShardIterator")
         shard = self.shards.get(ShardId)
@@ -188,8 +221,11 @@ class FakeStreamsClient:
             number = int(SequenceNumber)
             after = number - 1 if ShardIteratorType == "AT_SEQUENCE_NUMBER" else number
             if after < shard.trimmed_through:
-                raise client_error("TrimmedDataAccessException", "GetShardIterator",
-                                   "The operation attempted to read past the oldest stream record in a shard")
+                raise client_error(
+                    "TrimmedDataAccessException",
+                    "GetShardIterator",
+                    "The operation attempted to read past the oldest stream record in a shard",
+                )
         else:
             raise client_error("ValidationException", "GetShardIterator", f"bad type {ShardIteratorType}")
         return {"ShardIterator": self._issue(_Iterator(ShardId, after, self._generation))}
@@ -218,10 +254,11 @@ class FakeStreamsClient:
             later = _Iterator(shard.shard_id, iterator.after, self._generation, iterator.empty_pages_given + 1)
             return {"Records": [], "NextShardIterator": self._issue(later)}
         remaining = [(number, record) for number, record in shard.records if number > iterator.after]
-        page = remaining[:max(1, min(Limit, 1000, self.page_size))]
+        page = remaining[: max(1, min(Limit, 1000, self.page_size))]
         answer = {"Records": [record for _, record in page]}
         last = page[-1][0] if page else iterator.after
         if not (shard.ending is not None and len(page) == len(remaining)):
             answer["NextShardIterator"] = self._issue(
-                _Iterator(shard.shard_id, last, self._generation, iterator.empty_pages_given))
+                _Iterator(shard.shard_id, last, self._generation, iterator.empty_pages_given)
+            )
         return answer

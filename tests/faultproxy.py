@@ -44,19 +44,31 @@ RETRYABLE_FAULTS = ("throughput", "throttling", "http500", "http503", "drop", "t
 
 # kind -> (HTTP status, __type, message), as DynamoDB answers them.
 ERROR_ANSWERS = {
-    "throughput": (400, DYNAMODB_ERROR_PREFIX + "ProvisionedThroughputExceededException",
-                   ("The level of configured provisioned throughput for the table was exceeded. "
-                    "Consider increasing your provisioning level with the UpdateTable API.")),
+    "throughput": (
+        400,
+        DYNAMODB_ERROR_PREFIX + "ProvisionedThroughputExceededException",
+        (
+            "The level of configured provisioned throughput for the table was exceeded. "
+            "Consider increasing your provisioning level with the UpdateTable API."
+        ),
+    ),
     "throttling": (400, CORAL_AVAILABILITY + "ThrottlingException", "Rate of requests exceeds the allowed throughput."),
     "http500": (500, DYNAMODB_ERROR_PREFIX + "InternalServerError", "Internal server error"),
     "http503": (503, CORAL_SERVICE + "ServiceUnavailableException", "Service Unavailable"),
-    "access_denied": (400, CORAL_SERVICE + "AccessDeniedException",
-                      ("User: arn:aws:iam::123456789012:user/reader is not authorized to perform: dynamodb:{op} "
-                       "on resource: arn:aws:dynamodb:us-east-1:123456789012:table/*")),
-    "unrecognized_client": (400, CORAL_SERVICE + "UnrecognizedClientException",
-                            "The security token included in the request is invalid."),
-    "resource_not_found": (400, DYNAMODB_ERROR_PREFIX + "ResourceNotFoundException",
-                           "Requested resource not found"),
+    "access_denied": (
+        400,
+        CORAL_SERVICE + "AccessDeniedException",
+        (
+            "User: arn:aws:iam::123456789012:user/reader is not authorized to perform: dynamodb:{op} "
+            "on resource: arn:aws:dynamodb:us-east-1:123456789012:table/*"
+        ),
+    ),
+    "unrecognized_client": (
+        400,
+        CORAL_SERVICE + "UnrecognizedClientException",
+        "The security token included in the request is invalid.",
+    ),
+    "resource_not_found": (400, DYNAMODB_ERROR_PREFIX + "ResourceNotFoundException", "Requested resource not found"),
     "validation": (400, CORAL_SERVICE + "ValidationException", "1 validation error detected"),
     # DynamoDB Streams: too many calls per shard per second
     "limit_exceeded": (400, DYNAMODB_ERROR_PREFIX + "LimitExceededException", "Rate exceeded for shard"),
@@ -83,9 +95,16 @@ STS_RESPONSE = """<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-
 class FaultProxy:
     """Start with ``with FaultProxy(upstream) as proxy:``; point the tap at ``proxy.url``."""
 
-    def __init__(self, upstream: str, rate: float = 0.1, seed: int = 7, kinds=RETRYABLE_FAULTS,
-                 timeout_delay: float = 3.0, rule: Optional[Callable[[str, int], Optional[str]]] = None,
-                 fake_sts: bool = False):
+    def __init__(
+        self,
+        upstream: str,
+        rate: float = 0.1,
+        seed: int = 7,
+        kinds=RETRYABLE_FAULTS,
+        timeout_delay: float = 3.0,
+        rule: Optional[Callable[[str, int], Optional[str]]] = None,
+        fake_sts: bool = False,
+    ):
         parsed = urllib.parse.urlsplit(upstream)
         self.upstream = (parsed.hostname, parsed.port)
         self.rate = rate
@@ -159,11 +178,15 @@ class FaultProxy:
         with self._lock:
             self.sts_calls.append(params)
             n = len(self.sts_calls)
-            creds = {"access_key": f"ASIAFAKEROLEKEY{n:05d}", "secret_key": f"fakeRoleSecret{uuid.uuid4().hex}",
-                     "token": f"fakeRoleSessionToken{uuid.uuid4().hex}{uuid.uuid4().hex}"}
+            creds = {
+                "access_key": f"ASIAFAKEROLEKEY{n:05d}",
+                "secret_key": f"fakeRoleSecret{uuid.uuid4().hex}",
+                "token": f"fakeRoleSessionToken{uuid.uuid4().hex}{uuid.uuid4().hex}",
+            }
             self.sts_credentials.append(creds)
-        return STS_RESPONSE.format(expiration=self.sts_expiration, session=params.get("RoleSessionName", "s"),
-                                   request_id=uuid.uuid4(), **creds).encode()
+        return STS_RESPONSE.format(
+            expiration=self.sts_expiration, session=params.get("RoleSessionName", "s"), request_id=uuid.uuid4(), **creds
+        ).encode()
 
 
 def _handler_for(proxy: FaultProxy):
@@ -187,8 +210,11 @@ def _handler_for(proxy: FaultProxy):
                 return
             headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
             status, upstream_headers, payload = proxy.forward("POST", self.path, headers, body)
-            upstream_headers = [(k, v) for k, v in upstream_headers
-                                if k.lower() not in ("connection", "transfer-encoding", "content-length")]
+            upstream_headers = [
+                (k, v)
+                for k, v in upstream_headers
+                if k.lower() not in ("connection", "transfer-encoding", "content-length")
+            ]
             if answer == "drop":
                 self._send_partial(status, upstream_headers, payload)
             elif answer == "timeout":
@@ -200,10 +226,12 @@ def _handler_for(proxy: FaultProxy):
         def _send_error(self, kind: str, operation: str) -> None:
             status, error_type, message = ERROR_ANSWERS[kind]
             payload = json.dumps({"__type": error_type, "message": message.format(op=operation)}).encode()
-            headers = [("Content-Type", "application/x-amz-json-1.0"),
-                       ("x-amzn-RequestId", uuid.uuid4().hex.upper()),
-                       ("x-amz-crc32", str(zlib.crc32(payload))),
-                       ("x-amzn-ErrorType", error_type.rsplit("#", 1)[-1] + ":")]
+            headers = [
+                ("Content-Type", "application/x-amz-json-1.0"),
+                ("x-amzn-RequestId", uuid.uuid4().hex.upper()),
+                ("x-amz-crc32", str(zlib.crc32(payload))),
+                ("x-amzn-ErrorType", error_type.rsplit("#", 1)[-1] + ":"),
+            ]
             self._send(status, headers, payload)
 
         def _send(self, status: int, headers: list, payload: bytes, quiet: bool = False) -> None:

@@ -32,8 +32,9 @@ def top_level_metadata(entry: dict[str, Any]) -> dict[str, Any]:
     return item["metadata"]
 
 
-def select_streams(catalog: dict[str, Any], names: Iterable[str],
-                   method: Optional[str] = "FULL_TABLE") -> dict[str, Any]:
+def select_streams(
+    catalog: dict[str, Any], names: Iterable[str], method: Optional[str] = "FULL_TABLE"
+) -> dict[str, Any]:
     """Mark the named streams ``selected: true`` with ``replication-method``
     *method* in their top-level metadata.  Modifies and returns *catalog*.
 
@@ -50,8 +51,9 @@ def select_streams(catalog: dict[str, Any], names: Iterable[str],
     return catalog
 
 
-def selected_copy(catalog: dict[str, Any], names: Iterable[str],
-                  method: Optional[str] = "FULL_TABLE") -> dict[str, Any]:
+def selected_copy(
+    catalog: dict[str, Any], names: Iterable[str], method: Optional[str] = "FULL_TABLE"
+) -> dict[str, Any]:
     """Like :func:`select_streams` but leaves *catalog* unchanged."""
     return select_streams(copy.deepcopy(catalog), names, method)
 
@@ -63,26 +65,25 @@ def selected_copy(catalog: dict[str, Any], names: Iterable[str],
 BATCH_SIZE = 25  # BatchWriteItem limit
 
 
-def batch_write(client, table_name: str, items: Iterable[dict[str, Any]],
-                max_attempts: int = 10) -> int:
+def batch_write(client, table_name: str, items: Iterable[dict[str, Any]], max_attempts: int = 10) -> int:
     """Put low-level items (``{"id": {"S": "a"}}``) in chunks of 25, retrying
     UnprocessedItems with a short back-off.  Returns the number written."""
     import time
 
     items = list(items)
     for start in range(0, len(items), BATCH_SIZE):
-        requests = {table_name: [{"PutRequest": {"Item": item}}
-                                 for item in items[start:start + BATCH_SIZE]]}
+        requests = {table_name: [{"PutRequest": {"Item": item}} for item in items[start : start + BATCH_SIZE]]}
         for attempt in range(max_attempts):
             resp = client.batch_write_item(RequestItems=requests)
             requests = resp.get("UnprocessedItems") or {}
             if not requests:
                 break
-            time.sleep(min(0.05 * 2 ** attempt, 2.0))
+            time.sleep(min(0.05 * 2**attempt, 2.0))
         else:
             left = sum(len(v) for v in requests.values())
-            raise RuntimeError(f"batch_write_item left {left} unprocessed items "
-                               f"in {table_name} after {max_attempts} attempts")
+            raise RuntimeError(
+                f"batch_write_item left {left} unprocessed items in {table_name} after {max_attempts} attempts"
+            )
     return len(items)
 
 
@@ -115,7 +116,7 @@ def scan_order(client, table_name: str, key: str, **kwargs) -> list[Any]:
 
     out = []
     for item in scan_all(client, table_name, **kwargs):
-        (tag, value), = item[key].items()
+        ((tag, value),) = item[key].items()
         out.append(base64.b64encode(value).decode("ascii") if tag == "B" else value)
     return out
 
@@ -127,7 +128,7 @@ def _random_value(rng: random.Random, depth: int) -> dict:
     kinds = ["S", "N", "B", "BOOL", "NULL", "SS", "NS", "BS"] + (["M", "L"] if depth < 3 else [])
     kind = rng.choice(kinds)
     if kind == "S":
-        return {"S": rng.choice(["", "x", "Zürich", "q\"uote"])}
+        return {"S": rng.choice(["", "x", "Zürich", 'q"uote'])}
     if kind == "N":
         return {"N": rng.choice(["0", "-1.5", "1E-130", "12345678901234567890123456789012345678"])}
     if kind == "B":
@@ -148,8 +149,10 @@ def _random_value(rng: random.Random, depth: int) -> dict:
 def random_items(seed: int, count: int) -> list:
     """`count` wire-form items of random shapes (every type, nested, odd names), the same for a seed."""
     rng = random.Random(seed)
-    return [{name: _random_value(rng, 0) for name in rng.sample(RANDOM_NAMES, rng.randint(1, len(RANDOM_NAMES)))}
-            for _ in range(count)]
+    return [
+        {name: _random_value(rng, 0) for name in rng.sample(RANDOM_NAMES, rng.randint(1, len(RANDOM_NAMES)))}
+        for _ in range(count)
+    ]
 
 
 def fits(typed: dict, schema: Optional[dict]) -> bool:

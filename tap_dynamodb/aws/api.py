@@ -89,8 +89,10 @@ class DynamoDB:
         response = self._client.scan(**params)
         answer = wire.raw_response(response)
         if "Count" not in answer:  # every Scan answer has one; a cut-off body that outlived its retries has not
-            raise TapError(f"DynamoDB answered a Scan of {params['TableName']} with an incomplete body after "
-                           "every retry; run again later and it resumes from the last STATE")
+            raise TapError(
+                f"DynamoDB answered a Scan of {params['TableName']} with an incomplete body after "
+                "every retry; run again later and it resumes from the last STATE"
+            )
         page = Page(answer.get("Items", []), answer.get("LastEvaluatedKey"), wire.numbers_checked(response))
         return ScanAnswer(page, consumed_units(answer))
 

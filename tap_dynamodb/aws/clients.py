@@ -38,9 +38,12 @@ class Clients:
 
     def _make(self, service: str) -> Any:
         try:
-            client = self.session.create_client(service, endpoint_url=self.config.endpoint_url,
-                                                region_name=self.config.region_name,
-                                                config=client_config(self.config, self._pool_size))
+            client = self.session.create_client(
+                service,
+                endpoint_url=self.config.endpoint_url,
+                region_name=self.config.region_name,
+                config=client_config(self.config, self._pool_size),
+            )
         except (NoCredentialsError, PartialCredentialsError):
             raise TapError(NO_CREDENTIALS) from None
         wire.install(client)

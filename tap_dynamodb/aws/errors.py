@@ -22,14 +22,34 @@ from ..errors import TapError
 # The credentials may not do this: retrying cannot help.
 ACCESS_DENIED = frozenset({"AccessDeniedException", "AccessDenied"})
 # The credentials are wrong or may not do this.
-AUTH_ERRORS = ACCESS_DENIED | {"UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException",
-                               "InvalidClientTokenId", "SignatureDoesNotMatch",
-                               "MissingAuthenticationTokenException", "IncompleteSignatureException"}
+AUTH_ERRORS = ACCESS_DENIED | {
+    "UnrecognizedClientException",
+    "InvalidSignatureException",
+    "ExpiredTokenException",
+    "InvalidClientTokenId",
+    "SignatureDoesNotMatch",
+    "MissingAuthenticationTokenException",
+    "IncompleteSignatureException",
+}
 # Codes botocore retries; when one still ends a call, the retry budget is spent.
-RETRYABLE_ERRORS = frozenset({"ProvisionedThroughputExceededException", "ThrottlingException", "Throttling",
-                              "RequestLimitExceeded", "InternalServerError", "ServiceUnavailable",
-                              "ServiceUnavailableException", "RequestTimeout", "RequestTimeoutException",
-                              "LimitExceededException", "500", "502", "503", "504"})
+RETRYABLE_ERRORS = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "Throttling",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "LimitExceededException",
+        "500",
+        "502",
+        "503",
+        "504",
+    }
+)
 NOT_FOUND = "ResourceNotFoundException"
 VALIDATION = "ValidationException"
 # DynamoDB Streams
@@ -37,10 +57,11 @@ TRIMMED = "TrimmedDataAccessException"
 EXPIRED_ITERATOR = "ExpiredIteratorException"
 LIMIT_EXCEEDED = "LimitExceededException"
 
-RETRIES_SPENT = ("; retries ran out (config key max_attempts); run again later and it resumes from the "
-                 "last STATE")
-NO_CREDENTIALS = ("no AWS credentials found: set aws_access_key_id and aws_secret_access_key, aws_profile, "
-                  "or account_id/role_name/external_id in the config, or configure boto3's default chain")
+RETRIES_SPENT = "; retries ran out (config key max_attempts); run again later and it resumes from the last STATE"
+NO_CREDENTIALS = (
+    "no AWS credentials found: set aws_access_key_id and aws_secret_access_key, aws_profile, "
+    "or account_id/role_name/external_id in the config, or configure boto3's default chain"
+)
 
 
 def error_code(exc: BaseException) -> Optional[str]:
@@ -71,8 +92,10 @@ def describe_aws_error(exc: BaseException, doing: str, endpoint: Optional[str] =
     """Turn a botocore exception into a one-line TapError that says what to do."""
     code = error_code(exc)
     if code in AUTH_ERRORS:
-        return TapError(f"AWS refused the credentials while {doing} ({code}: {error_message(exc)}); check the access "
-                        "keys, profile or role in the config and the IAM policy")
+        return TapError(
+            f"AWS refused the credentials while {doing} ({code}: {error_message(exc)}); check the access "
+            "keys, profile or role in the config and the IAM policy"
+        )
     if code in RETRYABLE_ERRORS:
         return TapError(f"DynamoDB kept failing while {doing} ({code}){RETRIES_SPENT}")
     if code:
@@ -81,8 +104,9 @@ def describe_aws_error(exc: BaseException, doing: str, endpoint: Optional[str] =
         where = endpoint or "the AWS endpoint"
         return TapError(f"cannot connect to {where} while {doing}; check endpoint_url/region_name and the network")
     if isinstance(exc, ReadTimeoutError):
-        return TapError(f"DynamoDB did not answer within request_timeout while {doing}; raise request_timeout "
-                        "or retry later")
+        return TapError(
+            f"DynamoDB did not answer within request_timeout while {doing}; raise request_timeout or retry later"
+        )
     if isinstance(exc, ConnectionClosedError):
         return TapError(f"DynamoDB kept closing the connection while {doing}{RETRIES_SPENT}")
     if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):

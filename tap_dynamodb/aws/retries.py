@@ -55,8 +55,9 @@ def client_config(config: Config, pool_size: int) -> BotoConfig:
     )
 
 
-def attempt_failure(response: Optional[tuple[Any, Any]] = None,
-                    caught_exception: Optional[BaseException] = None) -> Optional[str]:
+def attempt_failure(
+    response: Optional[tuple[Any, Any]] = None, caught_exception: Optional[BaseException] = None
+) -> Optional[str]:
     """Why an attempt failed, in a few words (None when it succeeded)."""
     if caught_exception is not None:
         return type(caught_exception).__name__
@@ -95,12 +96,20 @@ def install_retry_policy(client: Any, max_attempts: int) -> None:
     name = client.meta.service_model.service_id
     answered = False  # True from this client's first HTTP answer of any status
 
-    def note_cause(request_dict: dict, response: Any = None, caught_exception: Any = None, attempts: int = 1,
-                   **_ignored: Any) -> None:
+    def note_cause(
+        request_dict: dict[str, Any],
+        response: Any = None,
+        caught_exception: Any = None,
+        attempts: int = 1,
+        **_ignored: Any,
+    ) -> None:
         nonlocal answered
         answered = answered or response is not None
-        if isinstance(caught_exception, EndpointConnectionError) and not answered \
-                and attempts >= min(UNREACHABLE_ATTEMPTS, max_attempts):
+        if (
+            isinstance(caught_exception, EndpointConnectionError)
+            and not answered
+            and attempts >= min(UNREACHABLE_ATTEMPTS, max_attempts)
+        ):
             raise caught_exception  # no retry: the caller turns it into "cannot connect to ..."
         request_dict["context"][RETRY_CAUSE] = attempt_failure(response, caught_exception)
         request_dict["context"][RETRY_BUDGET] = budget_for(response, max_attempts)
@@ -119,11 +128,17 @@ def install_retry_policy(client: Any, max_attempts: int) -> None:
         context = getattr(request, "context", None) or {}
         attempt = context.get("retries", {}).get("attempt", 1)
         if attempt > 1:
-            LOGGER.warning("%s %s failed (%s); retrying, attempt %d of %d", name, operation_name,
-                           context.get(RETRY_CAUSE) or "unknown cause", attempt,
-                           context.get(RETRY_BUDGET) or max_attempts)
+            LOGGER.warning(
+                "%s %s failed (%s); retrying, attempt %d of %d",
+                name,
+                operation_name,
+                context.get(RETRY_CAUSE) or "unknown cause",
+                attempt,
+                context.get(RETRY_BUDGET) or max_attempts,
+            )
 
     client.meta.events.register_first(f"needs-retry.{service}", note_cause, unique_id="tap-dynamodb-retry-cause")
-    client.meta.events.register_first(f"needs-retry.{service}", retry_beyond_botocore,
-                                      unique_id="tap-dynamodb-retry-beyond-botocore")
+    client.meta.events.register_first(
+        f"needs-retry.{service}", retry_beyond_botocore, unique_id="tap-dynamodb-retry-beyond-botocore"
+    )
     client.meta.events.register(f"request-created.{service}", log_retry, unique_id="tap-dynamodb-retry-log")

@@ -39,33 +39,44 @@ def _base_session(config: Config) -> Session:
         session = botocore.session.Session(profile=config.aws_profile)
         session.get_scoped_config()  # an unknown profile fails here, not at the first request
         if config.aws_access_key_id:
-            session.set_credentials(config.aws_access_key_id, config.aws_secret_access_key or "",
-                                    config.aws_session_token)
+            session.set_credentials(
+                config.aws_access_key_id, config.aws_secret_access_key or "", config.aws_session_token
+            )
         session.set_config_variable("region", config.region_name)
         return session
     except ProfileNotFound:
-        raise TapError(f"AWS profile {config.aws_profile!r} (config key aws_profile) is not in "
-                       "~/.aws/config or ~/.aws/credentials") from None
+        raise TapError(
+            f"AWS profile {config.aws_profile!r} (config key aws_profile) is not in ~/.aws/config or ~/.aws/credentials"
+        ) from None
 
 
 def _assume_role_refresher(sts_client: Any, arn: str, external_id: Optional[str]) -> Callable[[], dict[str, str]]:
     """A function that assumes the role and returns credentials in botocore's refresh format."""
 
     def refresh() -> dict[str, str]:
-        params: dict[str, Any] = {"RoleArn": arn, "RoleSessionName": ROLE_SESSION_NAME,
-                                  "DurationSeconds": ROLE_SESSION_SECONDS}
+        params: dict[str, Any] = {
+            "RoleArn": arn,
+            "RoleSessionName": ROLE_SESSION_NAME,
+            "DurationSeconds": ROLE_SESSION_SECONDS,
+        }
         if external_id:
             params["ExternalId"] = external_id
         LOGGER.info("Assuming role %s", arn)
         try:
             creds = sts_client.assume_role(**params)["Credentials"]
         except ClientError as exc:
-            raise TapError(f"cannot assume role {arn}: {exc.response['Error'].get('Code')}: "
-                           f"{exc.response['Error'].get('Message', '')}; check the role's trust policy "
-                           "and the external id") from None
+            raise TapError(
+                f"cannot assume role {arn}: {exc.response['Error'].get('Code')}: "
+                f"{exc.response['Error'].get('Message', '')}; check the role's trust policy "
+                "and the external id"
+            ) from None
         MASKER.add([creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]])
-        return {"access_key": creds["AccessKeyId"], "secret_key": creds["SecretAccessKey"],
-                "token": creds["SessionToken"], "expiry_time": creds["Expiration"].isoformat()}
+        return {
+            "access_key": creds["AccessKeyId"],
+            "secret_key": creds["SecretAccessKey"],
+            "token": creds["SessionToken"],
+            "expiry_time": creds["Expiration"].isoformat(),
+        }
 
     return refresh
 
@@ -75,12 +86,14 @@ def sts_client_for(session: Session, config: Config) -> Any:
     return session.create_client("sts", region_name=config.region_name)
 
 
-def _session_for_role(parent: Session, config: Config, arn: str, external_id: Optional[str],
-                      sts_client: StsClientFactory = sts_client_for) -> Session:
+def _session_for_role(
+    parent: Session, config: Config, arn: str, external_id: Optional[str], sts_client: StsClientFactory = sts_client_for
+) -> Session:
     sts = sts_client(parent, config)
     refresh = _assume_role_refresher(sts, arn, external_id)
     credentials = RefreshableCredentials.create_from_metadata(
-        metadata=refresh(), refresh_using=refresh, method="sts-assume-role")
+        metadata=refresh(), refresh_using=refresh, method="sts-assume-role"
+    )
     session = botocore.session.Session()
     session._credentials = credentials  # type: ignore[attr-defined]  # botocore's way to use credentials made elsewhere
     session.set_config_variable("region", config.region_name)
@@ -91,9 +104,11 @@ def make_session(config: Config, sts_client: StsClientFactory = sts_client_for) 
     """The session every client is made from, with Stitch's role chain applied."""
     session = _base_session(config)
     if config.proxy_account_id and config.proxy_role_name:
-        session = _session_for_role(session, config, role_arn(config.proxy_account_id, config.proxy_role_name), None,
-                                    sts_client)
+        session = _session_for_role(
+            session, config, role_arn(config.proxy_account_id, config.proxy_role_name), None, sts_client
+        )
     if config.account_id and config.role_name:
-        session = _session_for_role(session, config, role_arn(config.account_id, config.role_name),
-                                    config.external_id, sts_client)
+        session = _session_for_role(
+            session, config, role_arn(config.account_id, config.role_name), config.external_id, sts_client
+        )
     return session

@@ -36,6 +36,7 @@ def install_request_timers(client: Any) -> None:
     """Log an http_request_duration timer for every Scan and GetRecords call of this client."""
     operations = set(client.meta.service_model.operation_names) & set(TIMED_OPERATIONS)
     for operation in operations:
+
         def after(http_response: Any, context: dict[str, Any], _op: str = operation, **_: Any) -> None:
             code = getattr(http_response, "status_code", None)
             status = metrics.SUCCEEDED if code is not None and code < 300 else metrics.FAILED

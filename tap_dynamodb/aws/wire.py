@@ -31,8 +31,12 @@ FAST_OPERATIONS = ("before-parse.dynamodb.Scan", "before-parse.dynamodb-streams.
 _EMPTY = b"{}"
 
 
-def _take_raw_body(response_dict: dict[str, Any], customized_response_dict: dict[str, Any], operation_model: Any = None,
-                   **_ignored: Any) -> None:
+def _take_raw_body(
+    response_dict: dict[str, Any],
+    customized_response_dict: dict[str, Any],
+    operation_model: Any = None,
+    **_ignored: Any,
+) -> None:
     if response_dict.get("status_code") != 200:
         return
     content_type = response_dict.get("headers", {}).get("content-type", "")
@@ -123,7 +127,7 @@ def key_for_botocore(key: dict[str, Any]) -> dict[str, Any]:
     for name, typed in key.items():
         if not isinstance(typed, dict) or len(typed) != 1:
             raise ValueError(f"attribute {name!r} is not a typed DynamoDB value")
-        (tag, value), = typed.items()
+        ((tag, value),) = typed.items()
         if tag == "B":
             out[name] = {"B": base64.b64decode(value, validate=True)}
         elif tag in ("S", "N") and isinstance(value, str):

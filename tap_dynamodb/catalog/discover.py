@@ -82,8 +82,9 @@ def field_metadata(schema: Schema, keys: list[str]) -> list[dict[str, Any]]:
     out = []
     for name in schema.get("properties", {}):
         inclusion = "automatic" if name in keys else "available"
-        out.append({"breadcrumb": ["properties", name],
-                    "metadata": {"inclusion": inclusion, "selected-by-default": True}})
+        out.append(
+            {"breadcrumb": ["properties", name], "metadata": {"inclusion": inclusion, "selected-by-default": True}}
+        )
     return out
 
 
@@ -118,8 +119,9 @@ def index_stream_id(table_name: str, index_name: str) -> str:
 
 def secondary_indexes(table: dict[str, Any]) -> list[Any]:
     """(kind, index description) of every GSI, then every LSI, as DescribeTable lists them."""
-    return [("GSI", index) for index in table.get("GlobalSecondaryIndexes") or []] + \
-        [("LSI", index) for index in table.get("LocalSecondaryIndexes") or []]
+    return [("GSI", index) for index in table.get("GlobalSecondaryIndexes") or []] + [
+        ("LSI", index) for index in table.get("LocalSecondaryIndexes") or []
+    ]
 
 
 def index_keys(table: dict[str, Any], index: dict[str, Any]) -> list[str]:
@@ -141,8 +143,9 @@ def index_schema(table: dict[str, Any], index: dict[str, Any], sample: list[dict
     return schema_mod.table_schema(table, sample, keys)
 
 
-def index_entry(table: dict[str, Any], kind: str, index: dict[str, Any],
-                sample: Optional[list[dict[str, Any]]] = None) -> Entry:
+def index_entry(
+    table: dict[str, Any], kind: str, index: dict[str, Any], sample: Optional[list[dict[str, Any]]] = None
+) -> Entry:
     """The catalog entry of one secondary index, a view of its table."""
     table_name, index_name = table["TableName"], index["IndexName"]
     keys = index_keys(table, index)
@@ -179,8 +182,7 @@ def table_entries(api: DynamoDB, table: dict[str, Any], sample_size: int) -> lis
     entries = [table_entry(table, sample)]
     for kind, index in secondary_indexes(table):
         needs_sample = (index.get("Projection") or {}).get("ProjectionType") != "KEYS_ONLY"
-        index_sample = sample_items(api, table, sample_size, index["IndexName"]) \
-            if needs_sample else []
+        index_sample = sample_items(api, table, sample_size, index["IndexName"]) if needs_sample else []
         entries.append(index_entry(table, kind, index, index_sample))
     return entries
 
@@ -212,9 +214,14 @@ def discover(config: Config, clients: Clients) -> dict[str, list[Entry]]:
         with aws_errors(f"sampling table {name}", config.endpoint_url):
             entries = table_entries(api, table, config.infer_schema_sample_size)
         streams.extend(entries)
-        LOGGER.info("Discovered table %s (%s items, methods %s, %d secondary index%s)", name,
-                    table.get("ItemCount", 0), ", ".join(valid_methods(table)), len(entries) - 1,
-                    "" if len(entries) == 2 else "es")
+        LOGGER.info(
+            "Discovered table %s (%s items, methods %s, %d secondary index%s)",
+            name,
+            table.get("ItemCount", 0),
+            ", ".join(valid_methods(table)),
+            len(entries) - 1,
+            "" if len(entries) == 2 else "es",
+        )
     if not streams and not names:
         LOGGER.warning("No tables found in region %s", config.region_name)
     _unique_stream_names(streams)

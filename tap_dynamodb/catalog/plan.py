@@ -60,7 +60,7 @@ def metadata_map(entry_metadata: Any) -> Metadata:
 
 def _check_catalog(raw: Any) -> list[dict[str, Any]]:
     if not isinstance(raw, dict) or not isinstance(raw.get("streams"), list):
-        raise TapError("catalog must be a JSON object with a \"streams\" list; create one with --discover")
+        raise TapError('catalog must be a JSON object with a "streams" list; create one with --discover')
     for position, entry in enumerate(raw["streams"]):
         if not isinstance(entry, dict) or not isinstance(entry.get("tap_stream_id"), str):
             raise TapError(f"catalog stream #{position + 1} has no tap_stream_id; create the catalog with --discover")
@@ -74,8 +74,10 @@ def _method(entry: dict[str, Any], top: dict[str, Any]) -> str:
         LOGGER.info("Stream %s has no replication-method in its metadata; using FULL_TABLE", entry["tap_stream_id"])
         return FULL_TABLE
     if method not in METHODS:
-        raise TapError(f"stream {entry['tap_stream_id']}: replication-method {method!r} is not supported; "
-                       f"use FULL_TABLE or LOG_BASED")
+        raise TapError(
+            f"stream {entry['tap_stream_id']}: replication-method {method!r} is not supported; "
+            f"use FULL_TABLE or LOG_BASED"
+        )
     return method
 
 
@@ -98,22 +100,24 @@ def selected_streams(raw_catalog: Any) -> list[StreamPlan]:
         method = _method(entry, top)
         if index_name and method != FULL_TABLE:
             raise TapError(f"stream {stream_id} is a secondary index; indexes can only use FULL_TABLE")
-        key_properties = entry.get("key_properties") or top.get("view-key-properties") or \
-            top.get("table-key-properties") or []
+        key_properties = (
+            entry.get("key_properties") or top.get("view-key-properties") or top.get("table-key-properties") or []
+        )
         schema = copy.deepcopy(entry.get("schema") or {"type": "object"})
         properties: dict[str, Any] = schema["properties"] if isinstance(schema.get("properties"), dict) else {}
         projection = projection_mod.for_stream(stream_id, md, list(key_properties), list(properties))
         if projection is not None and properties:
-            schema["properties"] = {name: sub for name, sub in properties.items()
-                                    if name in projection.top_level_names}
-        plans.append(StreamPlan(
-            stream_id=stream_id,
-            name=entry.get("stream") or stream_id,
-            table_name=table_name,
-            index_name=index_name,
-            key_properties=list(key_properties),
-            schema=schema,
-            method=method,
-            projection=projection,
-        ))
+            schema["properties"] = {name: sub for name, sub in properties.items() if name in projection.top_level_names}
+        plans.append(
+            StreamPlan(
+                stream_id=stream_id,
+                name=entry.get("stream") or stream_id,
+                table_name=table_name,
+                index_name=index_name,
+                key_properties=list(key_properties),
+                schema=schema,
+                method=method,
+                projection=projection,
+            )
+        )
     return plans

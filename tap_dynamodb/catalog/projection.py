@@ -16,14 +16,18 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Optional, Union
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Optional, Union
 
 from ..errors import TapError
+from ..page import WireItem
 
 STITCH_PROJECTION_KEY = "tap-mongodb.projection"
 STITCH_NAMES_KEY = "tap-dynamodb.expression-attributes"
 
 Step = Union[str, int]  # an attribute (map key) name or a list index
+DocPath = tuple[Step, ...]
+Tree = dict[Any, Any]  # keys: Step; step → subtree (a Tree) or None (the whole value)
 _ELEMENT = re.compile(r"(#?)([^\s.\[\]#,]+)\s*((?:\[\s*\d+\s*\]\s*)*)")
 _INDEX = re.compile(r"\d+")
 
@@ -31,22 +35,22 @@ _INDEX = re.compile(r"\d+")
 class Projection:
     """A set of document paths, as a ProjectionExpression and as a client-side filter."""
 
-    def __init__(self, paths: list):
+    def __init__(self, paths: Iterable[Sequence[Step]]):
         self.paths = [tuple(path) for path in paths]
         self._tree = _path_tree(self.paths)
-        aliases: dict = {}
+        aliases: dict[str, str] = {}
         self.expression = ", ".join(_path_expression(path, aliases) for path in self.paths)
         self.names = {alias: name for name, alias in aliases.items()}
 
     @property
-    def top_level_names(self) -> set:
+    def top_level_names(self) -> set[str]:
         """The attributes whose (whole or partial) value the projection keeps."""
         return set(self._tree)
 
-    def scan_params(self) -> dict:
+    def scan_params(self) -> dict[str, Any]:
         return {"ProjectionExpression": self.expression, "ExpressionAttributeNames": dict(self.names)}
 
-    def apply(self, item: dict) -> dict:
+    def apply(self, item: WireItem) -> WireItem:
         """The projection of a wire-form item, as DynamoDB would return it from a Scan.
 
         A nested map path keeps the enclosing maps with only the projected keys; list index
@@ -56,14 +60,14 @@ class Projection:
         """
         return _project_attributes(item, self._tree)
 
-    def __eq__(self, other) -> bool:
+    def __eq__(self, other: object) -> bool:
         return isinstance(other, Projection) and self.paths == other.paths
 
     def __repr__(self) -> str:
         return f"Projection({self.paths!r})"
 
 
-def _path_expression(path: tuple, aliases: dict) -> str:
+def _path_expression(path: DocPath, aliases: dict[str, str]) -> str:
     text = ""
     for step in path:
         if isinstance(step, int):
@@ -74,19 +78,23 @@ def _path_expression(path: tuple, aliases: dict) -> str:
     return text
 
 
-def _path_tree(paths: list) -> dict:
+def _path_tree(paths: list[DocPath]) -> Tree:
     """Nested {step: subtree or None (the whole value)}; refuses paths DynamoDB would refuse."""
-    tree: dict = {}
+    tree: Tree = {}
     for path in paths:
         node = tree
         for position, step in enumerate(path):
             last = position == len(path) - 1
             if node and isinstance(next(iter(node)), int) != isinstance(step, int):
-                raise TapError(f"projection paths conflict at {_describe(path[:position + 1])}: one indexes a "
-                               "list, another names a map key; rewrite one of them")
+                raise TapError(
+                    f"projection paths conflict at {_describe(path[: position + 1])}: one indexes a "
+                    "list, another names a map key; rewrite one of them"
+                )
             if step in node and (last or node[step] is None):
-                raise TapError(f"projection paths overlap at {_describe(path[:position + 1])}; a path must not "
-                               "repeat or contain another")
+                raise TapError(
+                    f"projection paths overlap at {_describe(path[: position + 1])}; a path must not "
+                    "repeat or contain another"
+                )
             if last:
                 node[step] = None
             else:
@@ -94,11 +102,11 @@ def _path_tree(paths: list) -> dict:
     return tree
 
 
-def _describe(path: tuple) -> str:
+def _describe(path: DocPath) -> str:
     return "".join(f"[{s}]" if isinstance(s, int) else (("." if i else "") + s) for i, s in enumerate(path))
 
 
-def _project_attributes(attributes: dict, node: dict) -> dict:
+def _project_attributes(attributes: WireItem, node: Tree) -> WireItem:
     out = {}
     for name, child in node.items():
         typed = attributes.get(name)
@@ -113,7 +121,7 @@ def _project_attributes(attributes: dict, node: dict) -> dict:
     return out
 
 
-def _project_value(typed: dict, node: dict) -> Optional[dict]:
+def _project_value(typed: Any, node: Tree) -> Optional[dict[str, Any]]:
     if isinstance(next(iter(node)), int):
         elements = typed.get("L") if isinstance(typed, dict) else None
         if not isinstance(elements, list):
@@ -137,7 +145,8 @@ def _project_value(typed: dict, node: dict) -> Optional[dict]:
 # Stitch style: an expression with #aliases
 # --------------------------------------------------------------------------
 
-def parse_names(stream: str, raw) -> dict:
+
+def parse_names(stream: str, raw: Any) -> dict[str, str]:
     """`tap-dynamodb.expression-attributes` (object or JSON text) → {"#alias": name}."""
     if raw in (None, "", {}):
         return {}
@@ -145,49 +154,62 @@ def parse_names(stream: str, raw) -> dict:
         try:
             raw = json.loads(raw)
         except ValueError:
-            raise TapError(f"stream {stream}: metadata {STITCH_NAMES_KEY} is not valid JSON; it must be an "
-                           "object like {\"#n\": \"name\"}") from None
-    if not isinstance(raw, dict) or not all(isinstance(k, str) and isinstance(v, str) and v
-                                            for k, v in raw.items()):
-        raise TapError(f"stream {stream}: metadata {STITCH_NAMES_KEY} must be a JSON object mapping \"#alias\" "
-                       "to an attribute name, like {\"#n\": \"name\"}")
+            raise TapError(
+                f"stream {stream}: metadata {STITCH_NAMES_KEY} is not valid JSON; it must be an "
+                'object like {"#n": "name"}'
+            ) from None
+    if not isinstance(raw, dict) or not all(isinstance(k, str) and isinstance(v, str) and v for k, v in raw.items()):
+        raise TapError(
+            f'stream {stream}: metadata {STITCH_NAMES_KEY} must be a JSON object mapping "#alias" '
+            'to an attribute name, like {"#n": "name"}'
+        )
     for alias in raw:
         if not re.fullmatch(r"#[A-Za-z0-9_]+", alias):
-            raise TapError(f"stream {stream}: metadata {STITCH_NAMES_KEY} has alias {alias!r}; an alias is # "
-                           "followed by letters, digits or _, like \"#n\"")
+            raise TapError(
+                f"stream {stream}: metadata {STITCH_NAMES_KEY} has alias {alias!r}; an alias is # "
+                'followed by letters, digits or _, like "#n"'
+            )
     return raw
 
 
-def parse_expression(stream: str, expression: str, names: dict) -> list:
+def parse_expression(stream: str, expression: Any, names: dict[str, str]) -> list[DocPath]:
     """A Stitch projection expression ("a, m.x, l[0], #n") → paths of resolved steps."""
     if not isinstance(expression, str) or not expression.strip():
-        raise TapError(f"stream {stream}: metadata {STITCH_PROJECTION_KEY} must be a string like \"a, b.c, #n\"")
-    used: set = set()
+        raise TapError(f'stream {stream}: metadata {STITCH_PROJECTION_KEY} must be a string like "a, b.c, #n"')
+    used: set[str] = set()
     paths = [_parse_path(stream, text.strip(), names, used) for text in expression.split(",")]
     unused = sorted(set(names) - used)
     if unused:
-        raise TapError(f"stream {stream}: metadata {STITCH_NAMES_KEY} defines {', '.join(unused)} but "
-                       f"{STITCH_PROJECTION_KEY} does not use {'it' if len(unused) == 1 else 'them'}; remove "
-                       "unused aliases")
+        raise TapError(
+            f"stream {stream}: metadata {STITCH_NAMES_KEY} defines {', '.join(unused)} but "
+            f"{STITCH_PROJECTION_KEY} does not use {'it' if len(unused) == 1 else 'them'}; remove "
+            "unused aliases"
+        )
     return paths
 
 
-def _parse_path(stream: str, text: str, names: dict, used: set) -> tuple:
+def _parse_path(stream: str, text: str, names: dict[str, str], used: set[str]) -> DocPath:
     if not text:
-        raise TapError(f"stream {stream}: metadata {STITCH_PROJECTION_KEY} has an empty path (two commas in a "
-                       "row, or a trailing comma)")
-    steps: list = []
+        raise TapError(
+            f"stream {stream}: metadata {STITCH_PROJECTION_KEY} has an empty path (two commas in a "
+            "row, or a trailing comma)"
+        )
+    steps: list[Step] = []
     for element in text.split("."):
         match = _ELEMENT.fullmatch(element.strip())
         if not match:
-            raise TapError(f"stream {stream}: metadata {STITCH_PROJECTION_KEY} path {text!r} is not valid; write "
-                           "paths like a, m.x, l[0] or #alias")
+            raise TapError(
+                f"stream {stream}: metadata {STITCH_PROJECTION_KEY} path {text!r} is not valid; write "
+                "paths like a, m.x, l[0] or #alias"
+            )
         is_alias, name, indexes = match.groups()
         if is_alias:
             alias = "#" + name
             if alias not in names:
-                raise TapError(f"stream {stream}: {STITCH_PROJECTION_KEY} uses {alias}, which {STITCH_NAMES_KEY} "
-                               f"does not define; add it, e.g. {{\"{alias}\": \"attribute name\"}}")
+                raise TapError(
+                    f"stream {stream}: {STITCH_PROJECTION_KEY} uses {alias}, which {STITCH_NAMES_KEY} "
+                    f'does not define; add it, e.g. {{"{alias}": "attribute name"}}'
+                )
             used.add(alias)
             name = names[alias]
         steps.append(name)
@@ -199,7 +221,10 @@ def _parse_path(stream: str, text: str, names: dict, used: set) -> tuple:
 # What a catalog entry asks for
 # --------------------------------------------------------------------------
 
-def deselected_properties(field_metadata: dict, key_properties: list) -> list:
+
+def deselected_properties(
+    field_metadata: Mapping[tuple[str, ...], dict[str, Any]], key_properties: list[str]
+) -> list[str]:
     """Top-level properties the catalog leaves out (Meltano's `!stream.property`); never a key."""
     out = []
     for breadcrumb, md in field_metadata.items():
@@ -212,12 +237,14 @@ def deselected_properties(field_metadata: dict, key_properties: list) -> list:
     return out
 
 
-def _with_keys(paths: list, key_properties: list) -> list:
+def _with_keys(paths: list[DocPath], key_properties: list[str]) -> list[DocPath]:
     heads = {path[0] for path in paths}
     return list(paths) + [(key,) for key in key_properties if key not in heads]
 
 
-def for_stream(stream: str, metadata: dict, key_properties: list, properties: list) -> Optional[Projection]:
+def for_stream(
+    stream: str, metadata: Mapping[tuple[str, ...], dict[str, Any]], key_properties: list[str], properties: list[str]
+) -> Optional[Projection]:
     """The projection a catalog entry asks for, or None to read every attribute.
 
     `metadata` maps breadcrumb tuples to metadata; `properties` are the schema's top-level
@@ -230,8 +257,10 @@ def for_stream(stream: str, metadata: dict, key_properties: list, properties: li
     if expression not in (None, ""):
         return Projection(_with_keys(parse_expression(stream, expression, names), key_properties))
     if names:
-        raise TapError(f"stream {stream}: metadata {STITCH_NAMES_KEY} is set but {STITCH_PROJECTION_KEY} is not; "
-                       "set the projection expression or remove the aliases")
+        raise TapError(
+            f"stream {stream}: metadata {STITCH_NAMES_KEY} is set but {STITCH_PROJECTION_KEY} is not; "
+            "set the projection expression or remove the aliases"
+        )
     deselected = set(deselected_properties(metadata, key_properties))
     if not deselected:
         return None

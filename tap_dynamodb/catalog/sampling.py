@@ -10,8 +10,9 @@ from ..aws.wire import key_for_botocore
 SAMPLE_PAGE = 1000
 
 
-def sample_items(api: DynamoDB, table: dict[str, Any], limit: int, index_name: Optional[str] = None
-                 ) -> list[dict[str, Any]]:
+def sample_items(
+    api: DynamoDB, table: dict[str, Any], limit: int, index_name: Optional[str] = None
+) -> list[dict[str, Any]]:
     """Up to `limit` items of a table (or index) from a bounded Scan, in wire form."""
     items: list[dict[str, Any]] = []
     params: dict[str, Any] = {"TableName": table["TableName"]}

@@ -24,8 +24,9 @@ from typing import Callable, Optional
 class CapacityLimiter:
     """A token bucket of read capacity units, refilled at `rate` per second, burst of one second."""
 
-    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self, rate: float, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep
+    ):
         if rate <= 0:
             raise ValueError("rate must be positive")
         self.rate = rate

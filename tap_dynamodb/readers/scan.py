@@ -33,8 +33,14 @@ class ScanPosition:
 ScanPage = Page[ScanPosition]
 
 
-def scan_segment(api: DynamoDB, request: dict[str, Any], segment: int, total: int, start_key: Optional[WireItem],
-                 limiter: Optional[CapacityLimiter] = None) -> Iterator[ScanPage]:
+def scan_segment(
+    api: DynamoDB,
+    request: dict[str, Any],
+    segment: int,
+    total: int,
+    start_key: Optional[WireItem],
+    limiter: Optional[CapacityLimiter] = None,
+) -> Iterator[ScanPage]:
     """The pages of one segment, starting after `start_key` (a wire-form key) when given.
 
     With a limiter, each request waits for the read-capacity budget and pays what it consumed.
@@ -66,9 +72,13 @@ def scan_segment(api: DynamoDB, request: dict[str, Any], segment: int, total: in
 class _Worker(threading.Thread):
     """Fetches one segment's pages; each page needs a slot, given back once the page is written."""
 
-    def __init__(self, pages: Iterator[ScanPage], out: queue.Queue[Union[ScanPage, BaseException, object]],
-                 slots: threading.Semaphore,
-                 stop: threading.Event):
+    def __init__(
+        self,
+        pages: Iterator[ScanPage],
+        out: queue.Queue[Union[ScanPage, BaseException, object]],
+        slots: threading.Semaphore,
+        stop: threading.Event,
+    ):
         super().__init__(daemon=True, name="scan-segment")
         self._pages = pages
         self._out = out
@@ -93,8 +103,13 @@ class _Worker(threading.Thread):
             self._out.put(exc)
 
 
-def parallel_pages(api: DynamoDB, request: dict[str, Any], segments: dict[int, Optional[WireItem]], total: int,
-                   limiter: Optional[CapacityLimiter] = None) -> Iterator[ScanPage]:
+def parallel_pages(
+    api: DynamoDB,
+    request: dict[str, Any],
+    segments: dict[int, Optional[WireItem]],
+    total: int,
+    limiter: Optional[CapacityLimiter] = None,
+) -> Iterator[ScanPage]:
     """Pages of the given segments ({segment: start key or None}) as they arrive.
 
     Pages of one segment arrive in order; pages of different segments interleave. Memory stays
@@ -106,8 +121,9 @@ def parallel_pages(api: DynamoDB, request: dict[str, Any], segments: dict[int, O
     out: queue.Queue[Union[ScanPage, BaseException, object]] = queue.Queue()
     slots = threading.Semaphore(len(segments) + 1)
     stop = threading.Event()
-    workers = [_Worker(scan_segment(api, request, seg, total, key, limiter), out, slots, stop)
-               for seg, key in segments.items()]
+    workers = [
+        _Worker(scan_segment(api, request, seg, total, key, limiter), out, slots, stop) for seg, key in segments.items()
+    ]
     for worker in workers:
         worker.start()
     running = len(workers)

@@ -38,11 +38,10 @@ LOGGER = logging.getLogger("tap_dynamodb")
 
 DEFAULT_TIP_EMPTY_PAGES: int = DEFAULTS["stream_tip_empty_pages"]
 MAX_EXPIRIES_WITHOUT_PROGRESS = 5
-# Between empty GetRecords answers at an open shard's tip, a short, growing pause: DynamoDB
-# Streams allows about five GetRecords calls per second per shard, and the SDK's retries only
-# start once that limit is hit (LimitExceededException); the tip is a wait the SDK does not cover.
-EMPTY_PAGE_WAIT_SECONDS = 0.02
-EMPTY_PAGE_MAX_WAIT_SECONDS = 0.5
+# An iterator that expired is renewed at once; one that expires again before a record could be
+# read (a slow or congested link, a skewed clock) is renewed after a growing pause, a wait the
+# SDK's retries do not cover since each GetShardIterator call itself succeeds.
+EXPIRY_PAUSE_SECONDS = 0.1
 
 ShardPage = Page[str]
 """Stream records of one shard; `after` is the sequence number of the last one (what to bookmark)."""
@@ -68,8 +67,12 @@ class Shard:
     @classmethod
     def from_api(cls, raw: dict[str, Any]) -> Shard:
         numbers = raw.get("SequenceNumberRange") or {}
-        return cls(raw["ShardId"], raw.get("ParentShardId"), numbers.get("StartingSequenceNumber"),
-                   numbers.get("EndingSequenceNumber"))
+        return cls(
+            raw["ShardId"],
+            raw.get("ParentShardId"),
+            numbers.get("StartingSequenceNumber"),
+            numbers.get("EndingSequenceNumber"),
+        )
 
 
 def list_shards(api: Streams, stream_arn: str) -> list[Shard]:
@@ -120,8 +123,15 @@ class ShardReader:
     bookmark), and `finished` says whether a closed shard has been read to its end.
     """
 
-    def __init__(self, api: Streams, stream_arn: str, shard: Shard, after_sequence: Optional[str],
-                 tip_empty_pages: int = DEFAULT_TIP_EMPTY_PAGES, caught_up_at: Optional[float] = None):
+    def __init__(
+        self,
+        api: Streams,
+        stream_arn: str,
+        shard: Shard,
+        after_sequence: Optional[str],
+        tip_empty_pages: int = DEFAULT_TIP_EMPTY_PAGES,
+        caught_up_at: Optional[float] = None,
+    ):
         self.api = api
         self.stream_arn = stream_arn
         self.shard = shard
@@ -148,8 +158,10 @@ class ShardReader:
         code = error_code(exc)
         if code == TRIMMED:
             where = f"after sequence number {self.last_sequence}" if self.last_sequence else "from its start"
-            raise StreamAgedOut(f"shard {self.shard_id} has been trimmed: its records {where} are no longer "
-                                "in the stream (older than 24 hours)") from None
+            raise StreamAgedOut(
+                f"shard {self.shard_id} has been trimmed: its records {where} are no longer "
+                "in the stream (older than 24 hours)"
+            ) from None
         if code == NOT_FOUND:
             raise StreamAgedOut(f"shard {self.shard_id} no longer exists in stream {self.stream_arn}") from None
 
@@ -172,23 +184,31 @@ class ShardReader:
         iterator = self._iterator()
         empty_in_a_row = 0
         expiries = 0
-        pauses = _empty_page_pauses()
+        pauses = _expiry_pauses()
         while True:
             answer = self._get_records(iterator)
             if answer is None:
                 expiries += 1
                 if expiries > MAX_EXPIRIES_WITHOUT_PROGRESS:
-                    raise TapError(f"shard {self.shard_id}: shard iterators keep expiring before they can be used; "
-                                   "check the machine's clock and network latency, then run the sync again")
-                LOGGER.info("Shard iterator of %s expired; continuing after %s", self.shard_id,
-                            self.last_sequence or "the shard's start")
+                    raise TapError(
+                        f"shard {self.shard_id}: shard iterators keep expiring before they can be used; "
+                        "check the machine's clock and network latency, then run the sync again"
+                    )
+                LOGGER.info(
+                    "Shard iterator of %s expired; continuing after %s",
+                    self.shard_id,
+                    self.last_sequence or "the shard's start",
+                )
+                if expiries > 1:
+                    time.sleep(next(pauses))
                 iterator = self._iterator()
                 continue
             records = answer.items
             next_iterator = answer.after
             if records:
+                if expiries:
+                    pauses = _expiry_pauses()
                 empty_in_a_row = expiries = 0
-                pauses = _empty_page_pauses()
                 last = records[-1]
                 self.last_sequence = sequence = last["dynamodb"]["SequenceNumber"]
                 yield Page(records, sequence, answer.numbers_checked)  # the caller may empty the list
@@ -201,21 +221,25 @@ class ShardReader:
                 return
             if empty_in_a_row >= self.tip_empty_pages:
                 return  # caught up with an open shard
-            if not records:
-                time.sleep(next(pauses))
             iterator = next_iterator
 
 
-def _empty_page_pauses() -> Iterator[float]:
+def _expiry_pauses() -> Iterator[float]:
     """Exponential pauses (backoff's wait generator), primed past its initial yield."""
-    pauses = backoff.expo(factor=EMPTY_PAGE_WAIT_SECONDS, max_value=EMPTY_PAGE_MAX_WAIT_SECONDS)
+    pauses = backoff.expo(factor=EXPIRY_PAUSE_SECONDS)
     next(pauses)
     return pauses
 
 
-def walk(api: Streams, stream_arn: str, shards: list[Shard], finished: Iterable[str],
-         positions: dict[str, Optional[str]], tip_empty_pages: int = DEFAULT_TIP_EMPTY_PAGES,
-         caught_up_at: Optional[float] = None) -> Iterator[ShardReader]:
+def walk(
+    api: Streams,
+    stream_arn: str,
+    shards: list[Shard],
+    finished: Iterable[str],
+    positions: dict[str, Optional[str]],
+    tip_empty_pages: int = DEFAULT_TIP_EMPTY_PAGES,
+    caught_up_at: Optional[float] = None,
+) -> Iterator[ShardReader]:
     """A reader for every shard that may be read now, parents before children.
 
     `finished` are shards read to their end; `positions` maps shard id → the sequence number
@@ -230,8 +254,7 @@ def walk(api: Streams, stream_arn: str, shards: list[Shard], finished: Iterable[
             continue
         if shard.parent_id in listed and shard.parent_id not in done:
             continue  # the parent still has unread records (or is still open)
-        reader = ShardReader(api, stream_arn, shard, positions.get(shard.shard_id), tip_empty_pages,
-                             caught_up_at)
+        reader = ShardReader(api, stream_arn, shard, positions.get(shard.shard_id), tip_empty_pages, caught_up_at)
         yield reader
         if reader.finished:
             done.add(shard.shard_id)
@@ -246,5 +269,7 @@ def check_bookmarks(shards: list[Shard], positions: dict[str, Optional[str]]) ->
     listed = {shard.shard_id for shard in shards}
     gone = sorted(shard_id for shard_id in positions if shard_id not in listed)
     if gone:
-        raise StreamAgedOut(f"bookmarked shard {gone[0]} is no longer in the stream: its unread records have "
-                            "been trimmed (older than 24 hours)")
+        raise StreamAgedOut(
+            f"bookmarked shard {gone[0]} is no longer in the stream: its unread records have "
+            "been trimmed (older than 24 hours)"
+        )

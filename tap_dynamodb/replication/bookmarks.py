@@ -44,8 +44,19 @@ FINISHED_SEGMENTS = "finished_segments"
 STREAM_ARN = "stream_arn"
 SHARD_POSITIONS = "shard_seq_numbers"
 FINISHED_SHARDS = "finished_shards"
-_KNOWN = (VERSION, INITIAL_COMPLETE, METHOD, SUCCESS, LAST_KEY, SEGMENTS, SEGMENT_KEYS, FINISHED_SEGMENTS,
-          STREAM_ARN, SHARD_POSITIONS, FINISHED_SHARDS)
+_KNOWN = (
+    VERSION,
+    INITIAL_COMPLETE,
+    METHOD,
+    SUCCESS,
+    LAST_KEY,
+    SEGMENTS,
+    SEGMENT_KEYS,
+    FINISHED_SEGMENTS,
+    STREAM_ARN,
+    SHARD_POSITIONS,
+    FINISHED_SHARDS,
+)
 
 
 class BadBookmark(ValueError):
@@ -122,11 +133,14 @@ class ScanProgress:
             raise BadBookmark(f"state bookmark {SEGMENTS} must be a positive whole number")
         if keys is not None and not isinstance(keys, dict):
             raise BadBookmark(f"state bookmark {SEGMENT_KEYS} must be an object of segment → key")
-        if finished is not None and not (isinstance(finished, list) and all(
-                _whole_number(s) and 0 <= s < segments for s in finished)):
+        if finished is not None and not (
+            isinstance(finished, list) and all(_whole_number(s) and 0 <= s < segments for s in finished)
+        ):
             raise BadBookmark(f"state bookmark {FINISHED_SEGMENTS} must be a list of segments 0..{segments - 1}")
         checked = {segment: _scan_key(key) for segment, key in (keys or {}).items() if key is not None}
-        return cls(None, segments, checked if keys is not None else None, list(finished) if finished is not None else None)
+        return cls(
+            None, segments, checked if keys is not None else None, list(finished) if finished is not None else None
+        )
 
     def to_dict(self) -> JsonDict:
         out: JsonDict = {}
@@ -158,17 +172,23 @@ class ShardBookmarks:
         positions = raw.get(SHARD_POSITIONS)
         finished = raw.get(FINISHED_SHARDS)
         arn = raw.get(STREAM_ARN)
-        if positions is not None and not (isinstance(positions, dict) and all(
+        if positions is not None and not (
+            isinstance(positions, dict)
+            and all(
                 isinstance(shard, str) and (seq is None or (isinstance(seq, str) and seq.isdigit()))
-                for shard, seq in positions.items())):
-            raise BadBookmark(f"state bookmark {SHARD_POSITIONS} must map shard ids to sequence numbers "
-                              "(digit strings)")
+                for shard, seq in positions.items()
+            )
+        ):
+            raise BadBookmark(
+                f"state bookmark {SHARD_POSITIONS} must map shard ids to sequence numbers (digit strings)"
+            )
         if finished is not None and not (isinstance(finished, list) and all(isinstance(s, str) for s in finished)):
             raise BadBookmark(f"state bookmark {FINISHED_SHARDS} must be a list of shard ids")
         if arn is not None and not isinstance(arn, str):
             raise BadBookmark(f"state bookmark {STREAM_ARN} must be a stream ARN")
-        return cls(arn, dict(positions) if positions is not None else None,
-                   list(finished) if finished is not None else None)
+        return cls(
+            arn, dict(positions) if positions is not None else None, list(finished) if finished is not None else None
+        )
 
     def to_dict(self) -> JsonDict:
         out: JsonDict = {}
@@ -209,15 +229,24 @@ class Bookmark:
         version = raw.get(VERSION)
         if version is not None and (not _whole_number(version) or version < 0):
             raise BadBookmark(f"state bookmark version {version!r} is not a table version (a whole number)")
-        return cls(version=version, initial_full_table_complete=raw.get(INITIAL_COMPLETE),
-                   last_replication_method=raw.get(METHOD), success_timestamp=raw.get(SUCCESS),
-                   scan=ScanProgress.from_dict(raw), shards=ShardBookmarks.from_dict(raw),
-                   extra={k: copy.deepcopy(v) for k, v in raw.items() if k not in _KNOWN})
+        return cls(
+            version=version,
+            initial_full_table_complete=raw.get(INITIAL_COMPLETE),
+            last_replication_method=raw.get(METHOD),
+            success_timestamp=raw.get(SUCCESS),
+            scan=ScanProgress.from_dict(raw),
+            shards=ShardBookmarks.from_dict(raw),
+            extra={k: copy.deepcopy(v) for k, v in raw.items() if k not in _KNOWN},
+        )
 
     def to_dict(self) -> JsonDict:
         out: JsonDict = dict(self.extra)
-        for key, value in ((VERSION, self.version), (INITIAL_COMPLETE, self.initial_full_table_complete),
-                           (METHOD, self.last_replication_method), (SUCCESS, self.success_timestamp)):
+        for key, value in (
+            (VERSION, self.version),
+            (INITIAL_COMPLETE, self.initial_full_table_complete),
+            (METHOD, self.last_replication_method),
+            (SUCCESS, self.success_timestamp),
+        ):
             if value is not None:
                 out[key] = value
         out.update(self.scan.to_dict())
@@ -228,8 +257,12 @@ class Bookmark:
 class State:
     """The run's state: `currently_syncing` and a Bookmark per stream id, read and written as Stitch's dict."""
 
-    def __init__(self, raw_bookmarks: Optional[dict[str, JsonDict]] = None, currently_syncing: Optional[str] = None,
-                 extra: Optional[JsonDict] = None):
+    def __init__(
+        self,
+        raw_bookmarks: Optional[dict[str, JsonDict]] = None,
+        currently_syncing: Optional[str] = None,
+        extra: Optional[JsonDict] = None,
+    ):
         self._raw = raw_bookmarks or {}  # bookmarks not asked for yet, as loaded
         self._bookmarks: dict[str, Bookmark] = {}
         self.currently_syncing = currently_syncing
@@ -241,8 +274,10 @@ class State:
         if raw is None:
             return cls()
         if not isinstance(raw, dict):
-            raise TapError("state must be a JSON object like {\"bookmarks\": {...}}; pass an empty file's "
-                           "worth of {} to start fresh")
+            raise TapError(
+                'state must be a JSON object like {"bookmarks": {...}}; pass an empty file\'s '
+                "worth of {} to start fresh"
+            )
         # Singer runners sometimes hand over the whole STATE message rather than its value.
         if raw.get("type") == "STATE" and isinstance(raw.get("value"), dict):
             raw = raw["value"]
@@ -252,8 +287,9 @@ class State:
             raise TapError("state key bookmarks must be an object of table name → bookmark")
         for stream_id, bookmark in bookmarks.items():
             if not isinstance(bookmark, dict):
-                raise TapError(f"state bookmark for table {stream_id!r} must be an object; remove it to re-sync the "
-                               "table")
+                raise TapError(
+                    f"state bookmark for table {stream_id!r} must be an object; remove it to re-sync the table"
+                )
         current = raw.pop("currently_syncing", None)
         if current is not None and not isinstance(current, str):
             raise TapError("state key currently_syncing must be a stream name or null")
@@ -266,8 +302,9 @@ class State:
             try:
                 bookmark = Bookmark.from_dict(self._raw.pop(stream_id, {}))
             except BadBookmark as exc:
-                raise TapError(f"stream {stream_id}: {exc}; remove bookmarks.{stream_id} from the state to re-sync "
-                               "the table") from None
+                raise TapError(
+                    f"stream {stream_id}: {exc}; remove bookmarks.{stream_id} from the state to re-sync the table"
+                ) from None
             self._bookmarks[stream_id] = bookmark
         return bookmark
 

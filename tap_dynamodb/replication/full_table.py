@@ -41,8 +41,11 @@ def auto_segments(table: dict[str, Any]) -> int:
 
 
 def scan_request(ctx: SyncContext, plan: StreamPlan) -> dict[str, Any]:
-    request: dict[str, Any] = {"TableName": plan.table_name, "Limit": ctx.config.scan_page_size,
-                               "ConsistentRead": ctx.config.consistent_read}
+    request: dict[str, Any] = {
+        "TableName": plan.table_name,
+        "Limit": ctx.config.scan_page_size,
+        "ConsistentRead": ctx.config.consistent_read,
+    }
     if plan.index_name:
         request["IndexName"] = plan.index_name
         request["ConsistentRead"] = False  # GSIs refuse consistent reads; LSIs allow them, but keep one rule
@@ -51,8 +54,9 @@ def scan_request(ctx: SyncContext, plan: StreamPlan) -> dict[str, Any]:
     return request
 
 
-def _segments_to_read(ctx: SyncContext, progress: ScanProgress, table: dict[str, Any]
-                      ) -> tuple[int, dict[int, Optional[WireItem]]]:
+def _segments_to_read(
+    ctx: SyncContext, progress: ScanProgress, table: dict[str, Any]
+) -> tuple[int, dict[int, Optional[WireItem]]]:
     """(total segments, {segment: start key}) from the bookmark, or a fresh plan."""
     if progress.segments is not None:
         return progress.segments, progress.start_keys()
@@ -67,8 +71,13 @@ def scan_to_output(ctx: SyncContext, plan: StreamPlan, table: dict[str, Any], ve
     progress = ctx.state.bookmark(plan.stream_id).scan
     total, segments = _segments_to_read(ctx, progress, table)
     resumed = any(key is not None for key in segments.values()) or len(segments) < total
-    LOGGER.info("Scanning %s with %d segment%s%s", plan.stream_id, total, "s" if total > 1 else "",
-                " (resuming from the bookmark)" if resumed else "")
+    LOGGER.info(
+        "Scanning %s with %d segment%s%s",
+        plan.stream_id,
+        total,
+        "s" if total > 1 else "",
+        " (resuming from the bookmark)" if resumed else "",
+    )
     if total > 1:
         progress.segments = total
     count = 0
@@ -91,14 +100,18 @@ def scan_to_output(ctx: SyncContext, plan: StreamPlan, table: dict[str, Any], ve
 def _scan_error(plan: StreamPlan, exc: ClientError, resumed: bool) -> TapError:
     code = error_code(exc)
     if code == NOT_FOUND:
-        return TapError(f"table {plan.table_name} (stream {plan.stream_id}) no longer exists; remove it from "
-                        "the catalog or run --discover again")
+        return TapError(
+            f"table {plan.table_name} (stream {plan.stream_id}) no longer exists; remove it from "
+            "the catalog or run --discover again"
+        )
     if code == VALIDATION and resumed:
         # DynamoDB words a start key that does not fit the table in several ways ("The provided starting
         # key is invalid", "Type mismatch ..."): on a resumed scan, point at the bookmark.
-        return TapError(f"table {plan.stream_id}: DynamoDB rejected the scan resumed from the state's bookmark "
-                        f"({error_message(exc)}); if the bookmark does not match the table's key, remove "
-                        f"bookmarks.{plan.stream_id} from the state to re-sync the table")
+        return TapError(
+            f"table {plan.stream_id}: DynamoDB rejected the scan resumed from the state's bookmark "
+            f"({error_message(exc)}); if the bookmark does not match the table's key, remove "
+            f"bookmarks.{plan.stream_id} from the state to re-sync the table"
+        )
     return describe_aws_error(exc, f"scanning table {plan.table_name}")
 
 
@@ -109,12 +122,14 @@ def sync_full_table(ctx: SyncContext, plan: StreamPlan, table: dict[str, Any]) -
     if first_run and bookmark.scan.in_progress:
         # The records before this bookmark went out under an unknown version; a fresh version
         # activated after only the rest would make a versioning target delete them.
-        LOGGER.warning("The state's scan bookmark for %s has no version: reading the table from the start",
-                       plan.stream_id)
+        LOGGER.warning(
+            "The state's scan bookmark for %s has no version: reading the table from the start", plan.stream_id
+        )
         bookmark.scan = ScanProgress()
     # an interrupted scan (never a first run, after the lines above) continues under its own version
-    version = bookmark.version if bookmark.scan.in_progress and bookmark.version is not None \
-        else int(time.time() * 1000)
+    version = (
+        bookmark.version if bookmark.scan.in_progress and bookmark.version is not None else int(time.time() * 1000)
+    )
     bookmark.version = version
     ctx.save_state()
     if first_run:

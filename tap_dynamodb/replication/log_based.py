@@ -49,12 +49,16 @@ def check_table(plan: StreamPlan, table: dict[str, Any]) -> str:
     """The table's stream ARN; TapError when the table has no DynamoDB stream that carries new images."""
     view = stream_view_type(table)
     if view is None:
-        raise TapError(f"stream {plan.stream_id}: LOG_BASED needs DynamoDB Streams enabled on table "
-                       f"{plan.table_name} with view type NEW_IMAGE or NEW_AND_OLD_IMAGES; enable it or use "
-                       "FULL_TABLE")
+        raise TapError(
+            f"stream {plan.stream_id}: LOG_BASED needs DynamoDB Streams enabled on table "
+            f"{plan.table_name} with view type NEW_IMAGE or NEW_AND_OLD_IMAGES; enable it or use "
+            "FULL_TABLE"
+        )
     if view not in NEW_IMAGE_VIEWS:
-        raise TapError(f"stream {plan.stream_id}: the DynamoDB stream of table {plan.table_name} has view type "
-                       f"{view}, which carries no new images; LOG_BASED needs NEW_IMAGE or NEW_AND_OLD_IMAGES")
+        raise TapError(
+            f"stream {plan.stream_id}: the DynamoDB stream of table {plan.table_name} has view type "
+            f"{view}, which carries no new images; LOG_BASED needs NEW_IMAGE or NEW_AND_OLD_IMAGES"
+        )
     arn: str = table["LatestStreamArn"]
     return arn
 
@@ -62,8 +66,7 @@ def check_table(plan: StreamPlan, table: dict[str, Any]) -> str:
 def _reset(ctx: SyncContext, plan: StreamPlan, reason: str) -> None:
     """Forget the bookmarks but the version (a target drops the old rows only once the new copy is
     complete) and the method."""
-    LOGGER.warning("Stream %s: %s. Resetting its bookmarks and re-replicating the whole table",
-                   plan.stream_id, reason)
+    LOGGER.warning("Stream %s: %s. Resetting its bookmarks and re-replicating the whole table", plan.stream_id, reason)
     ctx.report.reset(plan.name)
     ctx.state.reset(plan.stream_id, keep_version=True)
     ctx.save_state()
@@ -75,8 +78,9 @@ def _note_position(ctx: SyncContext, plan: StreamPlan, stream_arn: str) -> None:
     shards = list_shards(api, stream_arn)
     finished = [shard.shard_id for shard in shards if shard.closed]
     positions: dict[str, Optional[str]] = {}
-    for reader in walk(api, stream_arn, shards, finished, {}, ctx.config.stream_tip_empty_pages,
-                       time.time() + CATCH_UP_MARGIN_SECONDS):
+    for reader in walk(
+        api, stream_arn, shards, finished, {}, ctx.config.stream_tip_empty_pages, time.time() + CATCH_UP_MARGIN_SECONDS
+    ):
         for _ in reader.pages():
             pass  # only the position matters: these changes are in the scan that follows
         if reader.finished:
@@ -85,19 +89,25 @@ def _note_position(ctx: SyncContext, plan: StreamPlan, stream_arn: str) -> None:
             positions[reader.shard_id] = reader.last_sequence
     shard_bookmarks = ctx.state.bookmark(plan.stream_id).shards
     shard_bookmarks.stream_arn, shard_bookmarks.positions, shard_bookmarks.finished = stream_arn, positions, finished
-    LOGGER.info("Noted the stream position of %s before its scan: %d open shard(s), %d finished",
-                plan.stream_id, len(positions), len(finished))
+    LOGGER.info(
+        "Noted the stream position of %s before its scan: %d open shard(s), %d finished",
+        plan.stream_id,
+        len(positions),
+        len(finished),
+    )
     ctx.save_state()
 
 
-def _current_bookmarks(ctx: SyncContext, plan: StreamPlan, shards: list[Shard]
-                       ) -> tuple[list[str], dict[str, Optional[str]]]:
+def _current_bookmarks(
+    ctx: SyncContext, plan: StreamPlan, shards: list[Shard]
+) -> tuple[list[str], dict[str, Optional[str]]]:
     """(finished shards still listed, positions of unfinished shards), written back to the bookmark."""
     shard_bookmarks = ctx.state.bookmark(plan.stream_id).shards
     listed = {shard.shard_id for shard in shards}
     finished = [shard_id for shard_id in dict.fromkeys(shard_bookmarks.finished or []) if shard_id in listed]
-    positions = {shard_id: seq for shard_id, seq in (shard_bookmarks.positions or {}).items()
-                 if shard_id not in finished}
+    positions = {
+        shard_id: seq for shard_id, seq in (shard_bookmarks.positions or {}).items() if shard_id not in finished
+    }
     check_bookmarks(shards, positions)
     shard_bookmarks.finished, shard_bookmarks.positions = finished, positions
     return finished, positions
@@ -111,8 +121,15 @@ def _read_pass(ctx: SyncContext, plan: StreamPlan, stream_arn: str, started: flo
     bookmark = ctx.state.bookmark(plan.stream_id)
     decoder = ChangeDecoder(RecordDecoder(plan.schema), plan.projection.apply if plan.projection else None)
     closed_while_read = False
-    for reader in walk(api, stream_arn, shards, finished, positions, ctx.config.stream_tip_empty_pages,
-                       started + CATCH_UP_MARGIN_SECONDS):
+    for reader in walk(
+        api,
+        stream_arn,
+        shards,
+        finished,
+        positions,
+        ctx.config.stream_tip_empty_pages,
+        started + CATCH_UP_MARGIN_SECONDS,
+    ):
         for page in reader.pages():
             write_page(ctx, plan, decoder, page.items, page.numbers_checked, bookmark.version)
             positions = {**positions, reader.shard_id: page.after}
@@ -147,8 +164,12 @@ def _replicate(ctx: SyncContext, plan: StreamPlan, table: dict[str, Any], stream
 def _replicate_or_reset(ctx: SyncContext, plan: StreamPlan, table: dict[str, Any], stream_arn: str) -> None:
     bookmarked_arn = ctx.state.bookmark(plan.stream_id).shards.stream_arn
     if bookmarked_arn and bookmarked_arn != stream_arn:
-        _reset(ctx, plan, f"the table's stream changed from {bookmarked_arn} to {stream_arn} (the stream was "
-                          "disabled and enabled again), so changes in between are unknown")
+        _reset(
+            ctx,
+            plan,
+            f"the table's stream changed from {bookmarked_arn} to {stream_arn} (the stream was "
+            "disabled and enabled again), so changes in between are unknown",
+        )
     try:
         _replicate(ctx, plan, table, stream_arn)
     except StreamAgedOut as exc:
@@ -156,8 +177,9 @@ def _replicate_or_reset(ctx: SyncContext, plan: StreamPlan, table: dict[str, Any
         try:
             _replicate(ctx, plan, table, stream_arn)
         except StreamAgedOut as again:
-            raise TapError(f"stream {plan.stream_id}: the stream aged out again right after a reset ({again}); "
-                           "run the sync again") from None
+            raise TapError(
+                f"stream {plan.stream_id}: the stream aged out again right after a reset ({again}); run the sync again"
+            ) from None
 
 
 def sync_log_based(ctx: SyncContext, plan: StreamPlan, table: dict[str, Any]) -> int:

@@ -34,8 +34,14 @@ class PageDecoder(Protocol):
     def decode(self, items: Iterable[dict[str, Any]], numbers_checked: bool = False) -> Decoded: ...
 
 
-def write_page(ctx: SyncContext, plan: StreamPlan, decoder: PageDecoder, items: list[dict[str, Any]],
-               numbers_checked: bool, version: Optional[int]) -> int:
+def write_page(
+    ctx: SyncContext,
+    plan: StreamPlan,
+    decoder: PageDecoder,
+    items: list[dict[str, Any]],
+    numbers_checked: bool,
+    version: Optional[int],
+) -> int:
     """Write a page's wire-form `items` as RECORDs, WRITE_CHUNK at a time, emptying `items`; the count."""
     time_extracted = utc_now_iso()
     written = 0

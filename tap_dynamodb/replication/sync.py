@@ -38,14 +38,20 @@ def _describe_selected(ctx: SyncContext, plans: list[StreamPlan]) -> dict[str, d
         try:
             tables[plan.table_name] = ctx.clients.dynamodb.describe_table(plan.table_name)
         except TableNotFound:
-            raise TapError(f"selected table {plan.table_name} does not exist in {ctx.config.region_name}; "
-                           "deselect it or run --discover again") from None
+            raise TapError(
+                f"selected table {plan.table_name} does not exist in {ctx.config.region_name}; "
+                "deselect it or run --discover again"
+            ) from None
         except TableAccessDenied as exc:
             if exc.access_denied:
-                raise TapError(f"the credentials may not read selected table {plan.table_name} ({exc.code}); grant "
-                               "dynamodb:DescribeTable and dynamodb:Scan or deselect it") from None
-            raise TapError(f"AWS refused the credentials while describing table {plan.table_name} ({exc.code}); "
-                           "check the access keys, profile or role in the config and the IAM policy") from None
+                raise TapError(
+                    f"the credentials may not read selected table {plan.table_name} ({exc.code}); grant "
+                    "dynamodb:DescribeTable and dynamodb:Scan or deselect it"
+                ) from None
+            raise TapError(
+                f"AWS refused the credentials while describing table {plan.table_name} ({exc.code}); "
+                "check the access keys, profile or role in the config and the IAM policy"
+            ) from None
         except (ClientError, BotoCoreError) as exc:
             raise describe_aws_error(exc, f"describing table {plan.table_name}", ctx.config.endpoint_url) from None
     for plan in plans:
@@ -74,8 +80,12 @@ def _reset_if_method_changed(ctx: SyncContext, plan: StreamPlan) -> bool:
     previous = ctx.state.raw_method(plan.stream_id)
     changed = bool(previous and previous != plan.method)
     if changed:
-        LOGGER.info("Replication method of %s changed from %s to %s: resetting its bookmarks (table-level reset)",
-                    plan.stream_id, previous, plan.method)
+        LOGGER.info(
+            "Replication method of %s changed from %s to %s: resetting its bookmarks (table-level reset)",
+            plan.stream_id,
+            previous,
+            plan.method,
+        )
         ctx.state.reset(plan.stream_id)
     ctx.state.bookmark(plan.stream_id).last_replication_method = plan.method
     return changed
@@ -94,8 +104,10 @@ def sync(ctx: SyncContext, catalog: Any) -> None:
     """Sync every selected stream of the catalog."""
     plans = selected_streams(catalog)
     if not plans:
-        LOGGER.warning("No streams are selected in the catalog: nothing to sync. Set \"selected\": true in a "
-                       "stream's top-level metadata")
+        LOGGER.warning(
+            'No streams are selected in the catalog: nothing to sync. Set "selected": true in a '
+            "stream's top-level metadata"
+        )
         return
     _check_bookmarks(ctx, plans)
     tables = _describe_selected(ctx, plans)
@@ -134,5 +146,6 @@ def _sync_one(ctx: SyncContext, plan: StreamPlan, table: dict[str, Any]) -> None
     ctx.report.finish(plan.name, count)
     ctx.state.bookmark(plan.stream_id).success_timestamp = utc_now_iso()
     ctx.save_state()
-    LOGGER.info("Finished %s sync of %s: %d records in %.1f s", plan.method, plan.stream_id, count,
-                time.monotonic() - started)
+    LOGGER.info(
+        "Finished %s sync of %s: %d records in %.1f s", plan.method, plan.stream_id, count, time.monotonic() - started
+    )

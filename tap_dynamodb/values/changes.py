@@ -51,8 +51,10 @@ def wire_change(record: dict[str, Any], project: Projector) -> tuple[WireImage, 
         return item, deleted_at(change.get("ApproximateCreationDateTime"))
     image = change.get("NewImage")
     if image is None:
-        raise TapError(f"a {record.get('eventName')} stream record has no NewImage; the stream must use view type "
-                       "NEW_IMAGE or NEW_AND_OLD_IMAGES")
+        raise TapError(
+            f"a {record.get('eventName')} stream record has no NewImage; the stream must use view type "
+            "NEW_IMAGE or NEW_AND_OLD_IMAGES"
+        )
     return project(image), None
 
 
@@ -78,4 +80,3 @@ class ChangeDecoder:
             if deleted is not None:
                 record[DELETED_AT] = deleted
         return Decoded(records, widened)
-

@@ -29,7 +29,7 @@ class DoesNotFit(Exception):
 
 def _unpack(typed: Any) -> tuple[str, Any]:
     try:
-        (tag, value), = typed.items()
+        ((tag, value),) = typed.items()
     except (ValueError, AttributeError):
         raise DecodeError(f"{typed!r} is not a DynamoDB attribute value") from None
     return tag, value
@@ -71,8 +71,12 @@ def decode_items(items: Iterable[dict[str, Any]], numbers_checked: bool = False)
     return [{name: value(typed) for name, typed in item.items()} for item in items]
 
 
-def _shaped_decoder(tags: frozenset[str], members: Optional[dict[str, ValueDecoder]], element: Optional[ValueDecoder],
-                    to_number: NumberReader) -> ValueDecoder:
+def _shaped_decoder(
+    tags: frozenset[str],
+    members: Optional[dict[str, ValueDecoder]],
+    element: Optional[ValueDecoder],
+    to_number: NumberReader,
+) -> ValueDecoder:
     """Accepts the scalar and set `tags` whole, maps whose every key has a decoder in `members`,
     lists whose every element `element` accepts; raises DoesNotFit otherwise."""
 
@@ -111,7 +115,10 @@ def fitting_decoder(schema: Optional[dict[str, Any]], to_number: NumberReader) -
     """
     schema = schema or {}
     kinds = set(types_of(schema))
-    members = {name: fitting_decoder(sub, to_number) for name, sub in schema.get("properties", {}).items()} \
-        if "object" in kinds else None
+    members = (
+        {name: fitting_decoder(sub, to_number) for name, sub in schema.get("properties", {}).items()}
+        if "object" in kinds
+        else None
+    )
     element = fitting_decoder(schema.get("items"), to_number) if "array" in kinds else None
     return _shaped_decoder(scalar_tags(schema), members, element, to_number)

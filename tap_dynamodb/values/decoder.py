@@ -42,14 +42,16 @@ class RecordDecoder:
         if decoders is None:
             to_number = number_reader(numbers_checked)
             decoders = self._decoders[numbers_checked] = {
-                name: fitting_decoder(sub, to_number) for name, sub in self.schema["properties"].items()}
+                name: fitting_decoder(sub, to_number) for name, sub in self.schema["properties"].items()
+            }
         return decoders
 
     def _shape_decoder(self, numbers_checked: bool) -> ShapeDecoder:
         shapes = self._shapes.get(numbers_checked)
         if shapes is None:
-            shapes = self._shapes[numbers_checked] = ShapeDecoder(self.schema["properties"],
-                                                                  number_reader(numbers_checked))
+            shapes = self._shapes[numbers_checked] = ShapeDecoder(
+                self.schema["properties"], number_reader(numbers_checked)
+            )
         return shapes
 
     def decode(self, items: Iterable[dict[str, Any]], numbers_checked: bool = False) -> Decoded:

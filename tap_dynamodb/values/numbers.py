@@ -26,9 +26,10 @@ _QUOTED = rb'\s*"' + _NUMBER.encode() + rb'"\s*'
 # counts as odd, as does a map attribute named N or NS: such pages merely take the
 # number-by-number path. Each search has a literal prefix (`"N` serves N and NS in one scan):
 # the prefix scan is most of the cost, and one alternation without a common prefix was slower.
-_ODD_NUMBERS = (re.compile(rb'"N(?:"\s*:(?!' + _QUOTED + rb'[,}])|S"\s*:\s*\[(?!' + _QUOTED + rb'(?:,' + _QUOTED
-                           + rb')*\]))'),
-                re.compile(rb'\\u00(?:4[eE]|53)'))
+_ODD_NUMBERS = (
+    re.compile(rb'"N(?:"\s*:(?!' + _QUOTED + rb'[,}])|S"\s*:\s*\[(?!' + _QUOTED + rb"(?:," + _QUOTED + rb")*\]))"),
+    re.compile(rb"\\u00(?:4[eE]|53)"),
+)
 
 NumberReader = Callable[[str], Fragment]
 """How N text becomes an output number."""

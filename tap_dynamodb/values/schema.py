@@ -77,7 +77,7 @@ def scalar_tags(schema: Optional[Schema]) -> frozenset[str]:
 
 def value_schema(typed: dict[str, Any]) -> Schema:
     """The schema of one wire-form attribute value."""
-    (tag, value), = typed.items()
+    ((tag, value),) = typed.items()
     if tag in SET_ELEMENTS:
         return {"type": ["array"], "items": scalar_schema(SET_ELEMENTS[tag])}
     if tag == MAP:

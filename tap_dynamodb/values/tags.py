@@ -20,18 +20,21 @@ class TypeTag:
     element: Optional[str] = None  # sets: the tag of their elements
 
 
-TYPE_TAGS: dict[str, TypeTag] = {t.tag: t for t in (
-    TypeTag("S", "string", as_is=True),
-    TypeTag("N", "number"),
-    TypeTag("B", "string", as_is=True, base64=True),
-    TypeTag("BOOL", "boolean", as_is=True),
-    TypeTag("NULL", "null"),
-    TypeTag("SS", "array", as_is=True, element="S"),
-    TypeTag("NS", "array", element="N"),
-    TypeTag("BS", "array", as_is=True, element="B"),
-    TypeTag("M", "object"),
-    TypeTag("L", "array"),
-)}
+TYPE_TAGS: dict[str, TypeTag] = {
+    t.tag: t
+    for t in (
+        TypeTag("S", "string", as_is=True),
+        TypeTag("N", "number"),
+        TypeTag("B", "string", as_is=True, base64=True),
+        TypeTag("BOOL", "boolean", as_is=True),
+        TypeTag("NULL", "null"),
+        TypeTag("SS", "array", as_is=True, element="S"),
+        TypeTag("NS", "array", element="N"),
+        TypeTag("BS", "array", as_is=True, element="B"),
+        TypeTag("M", "object"),
+        TypeTag("L", "array"),
+    )
+}
 
 ALL_TAGS: frozenset[str] = frozenset(TYPE_TAGS)
 AS_IS_TAGS: frozenset[str] = frozenset(t.tag for t in TYPE_TAGS.values() if t.as_is)
@@ -39,8 +42,9 @@ AS_IS_TAGS: frozenset[str] = frozenset(t.tag for t in TYPE_TAGS.values() if t.as
 NUMBER, NUMBER_SET, NULL, MAP, LIST = "N", "NS", "NULL", "M", "L"
 SET_ELEMENTS: dict[str, str] = {t.tag: t.element for t in TYPE_TAGS.values() if t.element}
 """Set tag → element tag: SS → S, NS → N, BS → B."""
-SCALAR_TAGS: frozenset[str] = frozenset(t.tag for t in TYPE_TAGS.values()
-                                        if t.tag not in SET_ELEMENTS and t.tag not in (MAP, LIST))
+SCALAR_TAGS: frozenset[str] = frozenset(
+    t.tag for t in TYPE_TAGS.values() if t.tag not in SET_ELEMENTS and t.tag not in (MAP, LIST)
+)
 KEY_TAGS: frozenset[str] = frozenset(("S", "N", "B"))
 """The types a table or index key may have."""
 

@@ -23,6 +23,7 @@ import pytest
 
 from devtools import tap_runner
 from devtools.dynamodb_local import free_port
+from tap_dynamodb.aws.retries import UNREACHABLE_ATTEMPTS
 
 ITEMS = 12
 ERROR_PREFIX = "tap-dynamodb: error:"
@@ -30,9 +31,6 @@ SECRET = "SeCrEt-never-print-"  # every run's secret starts so (see new_secret)
 TABLE = "orders"  # the table a case without a table fixture names
 MISSING = object()  # a config key removed, or (as config_text) a config file that does not exist
 UNREACHABLE = object()  # a config endpoint_url: a loopback port nothing listens on
-# tap_dynamodb's attempts for an endpoint that has never answered (its aws.UNREACHABLE_ATTEMPTS;
-# tests/unit/test_unreachable_endpoint.py checks the client against the constant itself).
-UNREACHABLE_ATTEMPTS = 3
 DEFAULT_MAX_ATTEMPTS = 10
 
 

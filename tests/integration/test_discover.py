@@ -13,8 +13,9 @@ def test_discovery_follows_list_tables_pages_past_100_tables(ddb, make_table, ta
     prefix = f"disc{uuid.uuid4().hex[:8]}"
     names = {make_table(name_prefix=prefix) for _ in range(MANY_TABLES)}
     first_page = ddb.list_tables()
-    assert len(first_page["TableNames"]) == 100 and first_page.get("LastEvaluatedTableName"), \
+    assert len(first_page["TableNames"]) == 100 and first_page.get("LastEvaluatedTableName"), (
         "precondition: the table listing spans more than one page"
+    )
 
     everything = run_tap("--discover").catalog
     discovered = {e["tap_stream_id"] for e in everything["streams"]}
@@ -26,13 +27,15 @@ def test_discovery_follows_list_tables_pages_past_100_tables(ddb, make_table, ta
 
 def test_catalog_entry_keys_counts_types_and_methods(ddb, make_table, run_tap, tap_config):
     # the range key sorts before the hash key by name: the order must still be hash, then range
-    keyed = make_table(hash_key=("zz_hash", "N"), range_key=("aa_range", "B"), stream="NEW_AND_OLD_IMAGES",
-                       items=[{"zz_hash": {"N": str(i)}, "aa_range": {"B": bytes([i])}, "v": {"S": "x"}}
-                              for i in range(7)], name_prefix="disc_keys")
-    plain = make_table(hash_key=("id", "S"), items=[{"id": {"S": f"i{i}"}} for i in range(3)],
-                       name_prefix="disc_plain")
-    views = {view: make_table(stream=view, name_prefix="disc_view")
-             for view in ("NEW_IMAGE", "KEYS_ONLY", "OLD_IMAGE")}
+    keyed = make_table(
+        hash_key=("zz_hash", "N"),
+        range_key=("aa_range", "B"),
+        stream="NEW_AND_OLD_IMAGES",
+        items=[{"zz_hash": {"N": str(i)}, "aa_range": {"B": bytes([i])}, "v": {"S": "x"}} for i in range(7)],
+        name_prefix="disc_keys",
+    )
+    plain = make_table(hash_key=("id", "S"), items=[{"id": {"S": f"i{i}"}} for i in range(3)], name_prefix="disc_plain")
+    views = {view: make_table(stream=view, name_prefix="disc_view") for view in ("NEW_IMAGE", "KEYS_ONLY", "OLD_IMAGE")}
 
     catalog = run_tap("--discover", config=tap_config.with_(tables=["disc_*"])).catalog
 

@@ -6,10 +6,17 @@ import uuid
 from tests.helpers import find_stream, top_level_metadata
 
 EVERY_TYPE_ITEM = {
-    "id": {"S": "a"}, "s": {"S": "x"}, "n": {"N": "12345678901234567890.123456789"}, "b": {"B": "AAEC"},
-    "bool": {"BOOL": True}, "null": {"NULL": True}, "m": {"M": {"k": {"S": "v"}, "deep": {"M": {"q": {"N": "1"}}}}},
+    "id": {"S": "a"},
+    "s": {"S": "x"},
+    "n": {"N": "12345678901234567890.123456789"},
+    "b": {"B": "AAEC"},
+    "bool": {"BOOL": True},
+    "null": {"NULL": True},
+    "m": {"M": {"k": {"S": "v"}, "deep": {"M": {"q": {"N": "1"}}}}},
     "l": {"L": [{"S": "x"}, {"N": "1"}, {"M": {"z": {"BOOL": False}}}]},
-    "ss": {"SS": ["a", "b"]}, "ns": {"NS": ["1", "2.5"]}, "bs": {"BS": ["AAEC", "AQID"]},
+    "ss": {"SS": ["a", "b"]},
+    "ns": {"NS": ["1", "2.5"]},
+    "bs": {"BS": ["AAEC", "AQID"]},
 }
 
 
@@ -41,11 +48,17 @@ def test_discovery_infers_every_dynamodb_type(make_table, run_tap, tap_config):
 
 
 def test_sample_size_zero_gives_typed_keys_only(make_table, run_tap, tap_config):
-    name = make_table(hash_key=("pk", "B"), range_key=("sk", "N"), items=[
-        {"pk": {"B": "AA=="}, "sk": {"N": "1"}, "extra": {"S": "x"}}])
+    name = make_table(
+        hash_key=("pk", "B"),
+        range_key=("sk", "N"),
+        items=[{"pk": {"B": "AA=="}, "sk": {"N": "1"}, "extra": {"S": "x"}}],
+    )
     entry = find_stream(_discover(run_tap, tap_config, tables=[name], infer_schema_sample_size=0), name)
-    assert entry["schema"] == {"type": "object", "required": ["pk", "sk"], "properties": {
-        "pk": {"type": "string", "contentEncoding": "base64"}, "sk": {"type": "number"}}}
+    assert entry["schema"] == {
+        "type": "object",
+        "required": ["pk", "sk"],
+        "properties": {"pk": {"type": "string", "contentEncoding": "base64"}, "sk": {"type": "number"}},
+    }
     assert entry["key_properties"] == ["pk", "sk"]
 
 

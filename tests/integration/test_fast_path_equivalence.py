@@ -21,18 +21,34 @@ from tap_dynamodb.values.decode import decode_items
 from tests.helpers import batch_write, scan_all
 
 EDGE_NUMBERS = [
-    "0", "1", "-1", "100", "1.5", "-273.15", "0.000001",
-    "12345678901234567890123456789012345678",       # 38 significant digits
+    "0",
+    "1",
+    "-1",
+    "100",
+    "1.5",
+    "-273.15",
+    "0.000001",
+    "12345678901234567890123456789012345678",  # 38 significant digits
     "-12345678901234567890123456789012345678",
     "0.12345678901234567890123456789012345678",
     "123456789012345678.90123456789012345678",
-    "1E-130", "-1E-130",                             # smallest magnitude
-    "9.99E+125", "-9.99E+125",                       # largest magnitude (126 digits)
-    "1E+2", "2.50",                                  # DynamoDB stores them normalised
+    "1E-130",
+    "-1E-130",  # smallest magnitude
+    "9.99E+125",
+    "-9.99E+125",  # largest magnitude (126 digits)
+    "1E+2",
+    "2.50",  # DynamoDB stores them normalised
 ]
-EDGE_STRINGS = ["", "plain", "Zürich ✓ 日本語 🎉", 'quote " backslash \\ slash /',
-                "new\nline\ttab\r", "\u0001\u001f control", "\u2028\u2029 separators",
-                "{\"N\": \"1\"} looks typed"]
+EDGE_STRINGS = [
+    "",
+    "plain",
+    "Zürich ✓ 日本語 🎉",
+    'quote " backslash \\ slash /',
+    "new\nline\ttab\r",
+    "\u0001\u001f control",
+    "\u2028\u2029 separators",
+    '{"N": "1"} looks typed',
+]
 EDGE_BINARY = [b"", b"\x00", b"\xff\xfe\x00\x01binary", bytes(range(256))]
 
 
@@ -46,20 +62,50 @@ def corpus() -> list:
     for i, data in enumerate(EDGE_BINARY):
         items.append({"id": {"S": f"b{i}"}, "value": {"B": data}})
     items += [
-        {"id": {"S": "sets"}, "ss": {"SS": ["a", "Zürich", "🎉", "x y"]}, "ns": {"NS": EDGE_NUMBERS[:15]},
-         "bs": {"BS": [b"\x00", b"\xff", b"abc"]}},
-        {"id": {"S": "scalars"}, "t": {"BOOL": True}, "f": {"BOOL": False}, "null": {"NULL": True},
-         "one": {"N": "1"}, "true_text": {"S": "true"}},
-        {"id": {"S": "nested"}, "m": {"M": {
-            "empty_map": {"M": {}}, "empty_list": {"L": []},
-            "deep": {"M": {"list": {"L": [{"M": {"n": {"N": "9.99E+125"}, "b": {"B": b"\x01\x02"}}},
-                                          {"L": [{"NULL": True}, {"BOOL": False}, {"S": ""}]},
-                                          {"NS": ["1", "-1E-130"]}, {"SS": ["s"]}]}}},
-            "ünï": {"S": "cödé"}}}},
+        {
+            "id": {"S": "sets"},
+            "ss": {"SS": ["a", "Zürich", "🎉", "x y"]},
+            "ns": {"NS": EDGE_NUMBERS[:15]},
+            "bs": {"BS": [b"\x00", b"\xff", b"abc"]},
+        },
+        {
+            "id": {"S": "scalars"},
+            "t": {"BOOL": True},
+            "f": {"BOOL": False},
+            "null": {"NULL": True},
+            "one": {"N": "1"},
+            "true_text": {"S": "true"},
+        },
+        {
+            "id": {"S": "nested"},
+            "m": {
+                "M": {
+                    "empty_map": {"M": {}},
+                    "empty_list": {"L": []},
+                    "deep": {
+                        "M": {
+                            "list": {
+                                "L": [
+                                    {"M": {"n": {"N": "9.99E+125"}, "b": {"B": b"\x01\x02"}}},
+                                    {"L": [{"NULL": True}, {"BOOL": False}, {"S": ""}]},
+                                    {"NS": ["1", "-1E-130"]},
+                                    {"SS": ["s"]},
+                                ]
+                            }
+                        }
+                    },
+                    "ünï": {"S": "cödé"},
+                }
+            },
+        },
         # Attributes named like type tags: the page-level number check must send these down
         # the number-by-number path, and they must still decode right.
-        {"id": {"S": "tag-names"}, "N": {"N": "5"}, "NS": {"S": "not a set"},
-         "M": {"M": {"S": {"N": "-0.5"}, "N": {"S": "x"}}}},
+        {
+            "id": {"S": "tag-names"},
+            "N": {"N": "5"},
+            "NS": {"S": "not a set"},
+            "M": {"M": {"S": {"N": "-0.5"}, "N": {"S": "x"}}},
+        },
     ]
     return items
 
@@ -112,8 +158,7 @@ def corpus_table(make_table):
 
 
 @pytest.mark.parametrize("page_size", [1, 1000])
-def test_tap_records_equal_the_straightforward_path(corpus_table, ddb, run_tap, tap_config, select_streams,
-                                                    page_size):
+def test_tap_records_equal_the_straightforward_path(corpus_table, ddb, run_tap, tap_config, select_streams, page_size):
     # page size 1 puts the tag-named item on a page of its own, so both the page-level and the
     # number-by-number checks are used; 1000 puts every item on one (number-by-number) page
     config = tap_config.with_(scan_page_size=page_size)

@@ -29,8 +29,7 @@ RETRY_LINE = re.compile(r"^WARNING DynamoDB (?:Streams )?(\w+) failed \((.+)\); 
 
 
 def make_items(count: int) -> list:
-    return [{"id": {"S": f"item-{n:04d}"}, "n": {"N": str(n)}, "payload": {"S": "x" * (n % 50)}}
-            for n in range(count)]
+    return [{"id": {"S": f"item-{n:04d}"}, "n": {"N": str(n)}, "payload": {"S": "x" * (n % 50)}} for n in range(count)]
 
 
 def record_lines(result, stream: str) -> list:
@@ -54,13 +53,15 @@ def full_table_catalog(run_tap, paged_table, select_streams):
 
 
 @pytest.mark.parametrize("segments", [1, 4], ids=["one-segment", "four-segments"])
-def test_full_table_sync_through_faults_equals_clean_sync(segments, run_tap, tap_config, fault_proxy,
-                                                         paged_table, full_table_catalog):
+def test_full_table_sync_through_faults_equals_clean_sync(
+    segments, run_tap, tap_config, fault_proxy, paged_table, full_table_catalog
+):
     config = tap_config.with_(scan_page_size=PAGE, scan_segments=segments)
     clean = run_tap(config=config, catalog=full_table_catalog)
     proxy = fault_proxy(rate=FAULT_RATE, seed=11 + segments, timeout_delay=REQUEST_TIMEOUT + 1.5)
-    faulty = run_tap(config=config.with_(endpoint_url=proxy.url, request_timeout=REQUEST_TIMEOUT),
-                     catalog=full_table_catalog)
+    faulty = run_tap(
+        config=config.with_(endpoint_url=proxy.url, request_timeout=REQUEST_TIMEOUT), catalog=full_table_catalog
+    )
 
     assert len(clean.records(paged_table)) == ITEMS
     assert record_lines(faulty, paged_table) == record_lines(clean, paged_table)
@@ -80,13 +81,17 @@ def test_full_table_sync_through_faults_equals_clean_sync(segments, run_tap, tap
     assert "Traceback" not in faulty.stderr
 
 
-@pytest.mark.parametrize("kind, expected", [
-    ("access_denied", "AccessDeniedException"),
-    ("resource_not_found", "no longer exists"),
-    ("validation", "ValidationException"),
-])
-def test_non_retryable_scan_errors_fail_at_once(kind, expected, run_tap, tap_config, fault_proxy, paged_table,
-                                                full_table_catalog):
+@pytest.mark.parametrize(
+    "kind, expected",
+    [
+        ("access_denied", "AccessDeniedException"),
+        ("resource_not_found", "no longer exists"),
+        ("validation", "ValidationException"),
+    ],
+)
+def test_non_retryable_scan_errors_fail_at_once(
+    kind, expected, run_tap, tap_config, fault_proxy, paged_table, full_table_catalog
+):
     proxy = fault_proxy(rule=lambda op, n: kind if op == "Scan" else "pass")
     result = run_tap(config=tap_config.with_(endpoint_url=proxy.url), catalog=full_table_catalog, check=False)
 
@@ -98,8 +103,9 @@ def test_non_retryable_scan_errors_fail_at_once(kind, expected, run_tap, tap_con
     assert not retry_lines(result.stderr) and "Traceback" not in result.stderr
 
 
-def test_fault_past_retry_budget_ends_run_and_next_run_resumes(run_tap, tap_config, fault_proxy, paged_table,
-                                                               full_table_catalog):
+def test_fault_past_retry_budget_ends_run_and_next_run_resumes(
+    run_tap, tap_config, fault_proxy, paged_table, full_table_catalog
+):
     good_scans = 6
     seen = {"scans": 0}
 
@@ -133,12 +139,14 @@ def test_fault_past_retry_budget_ends_run_and_next_run_resumes(run_tap, tap_conf
 STREAM_OPERATIONS = {"DescribeStream", "GetShardIterator", "GetRecords"}
 
 
-def test_log_based_sync_through_faults_equals_clean_sync(ddb, make_table, run_tap, tap_config, fault_proxy,
-                                                         select_streams):
+def test_log_based_sync_through_faults_equals_clean_sync(
+    ddb, make_table, run_tap, tap_config, fault_proxy, select_streams
+):
     table = make_table(stream="NEW_AND_OLD_IMAGES", items=make_items(150), name_prefix="faultlog")
     config = tap_config.with_(scan_page_size=PAGE, scan_segments=1, stream_tip_empty_pages=8)
-    catalog = select_streams(run_tap("--discover", config=config.with_(tables=[table])).catalog, [table],
-                             method="LOG_BASED")
+    catalog = select_streams(
+        run_tap("--discover", config=config.with_(tables=[table])).catalog, [table], method="LOG_BASED"
+    )
     proxy = fault_proxy(rate=FAULT_RATE, seed=5, timeout_delay=REQUEST_TIMEOUT + 1.5)
     faulty_config = config.with_(endpoint_url=proxy.url, request_timeout=REQUEST_TIMEOUT)
 

@@ -18,8 +18,7 @@ KEY = "id"
 
 
 def numbered_items(count: int, prefix: str = "k") -> list[dict]:
-    return [{KEY: {"S": f"{prefix}{i:04d}"}, "n": {"N": str(i)}, "pad": {"S": "x" * (i % 5)}}
-            for i in range(count)]
+    return [{KEY: {"S": f"{prefix}{i:04d}"}, "n": {"N": str(i)}, "pad": {"S": "x" * (i % 5)}} for i in range(count)]
 
 
 def record_keys(records: list[dict], key: str = KEY) -> list[Any]:
@@ -39,7 +38,7 @@ def records_before_each_state(result, key: str = KEY) -> list[tuple[dict, list[A
 
 
 def wire_key_value(typed_key: dict, key: str = KEY) -> Any:
-    (_tag, value), = typed_key[key].items()
+    ((_tag, value),) = typed_key[key].items()
     return value
 
 
@@ -59,8 +58,10 @@ def record_positions(result) -> list[int]:
 # pages and bookmarks
 # ------------------------------------------------------------------------------------------
 
+
 def test_multi_page_scan_writes_every_item_once_with_a_state_after_every_page(
-        ddb, make_table, tap_config, catalog_for, run_tap):
+    ddb, make_table, tap_config, catalog_for, run_tap
+):
     name = make_table(items=numbered_items(50), name_prefix="ft_pages")
     order = helpers.scan_order(ddb, name, KEY)
     config = tap_config.with_(scan_page_size=7)
@@ -69,13 +70,14 @@ def test_multi_page_scan_writes_every_item_once_with_a_state_after_every_page(
 
     keys = record_keys(result.records(name))
     assert keys == order  # every item, exactly once, in scan order
-    page_states = [(s, before) for s, before in records_before_each_state(result)
-                   if s["bookmarks"][name].get("last_evaluated_key")]
+    page_states = [
+        (s, before) for s, before in records_before_each_state(result) if s["bookmarks"][name].get("last_evaluated_key")
+    ]
     assert len(page_states) == 7  # 50 items / 7 a page: 7 full pages carry a LastEvaluatedKey
     for number, (state, before) in enumerate(page_states, start=1):
         last_key = wire_key_value(state["bookmarks"][name]["last_evaluated_key"])
         # the STATE covers exactly the records written before it: the scan up to its key
-        assert before == order[:order.index(last_key) + 1]
+        assert before == order[: order.index(last_key) + 1]
         assert len(before) == 7 * number
         assert state["currently_syncing"] == name
 
@@ -107,8 +109,7 @@ def test_first_run_versions_final_bookmark_and_currently_syncing(make_table, tap
     assert types_of(result)[-1] == "STATE"
 
 
-def test_second_complete_run_gets_a_new_version_activated_only_at_the_end(
-        make_table, tap_config, catalog_for, run_tap):
+def test_second_complete_run_gets_a_new_version_activated_only_at_the_end(make_table, tap_config, catalog_for, run_tap):
     name = make_table(items=numbered_items(12), name_prefix="ft_second")
     config = tap_config.with_(scan_page_size=5)
     catalog = catalog_for(name)
@@ -142,8 +143,8 @@ def test_resume_from_a_mid_table_bookmark_continues_after_it(ddb, make_table, ta
     second = run_tap(config=config, catalog=catalog, state=interrupted)
 
     keys = record_keys(second.records(name))
-    assert keys == order[order.index(resume_after) + 1:]  # not restarted: only the rest
-    assert set(order[:order.index(resume_after) + 1]) | set(keys) == set(order)
+    assert keys == order[order.index(resume_after) + 1 :]  # not restarted: only the rest
+    assert set(order[: order.index(resume_after) + 1]) | set(keys) == set(order)
     # an interrupted run keeps its version, and activates it only when the table is complete
     activates = second.of_type("ACTIVATE_VERSION")
     assert [a["version"] for a in activates] == [version]
@@ -173,7 +174,8 @@ def test_a_hand_written_stitch_state_resumes(ddb, make_table, tap_config, catalo
 
 
 def test_streams_sync_in_catalog_order_and_an_interrupted_stream_goes_first(
-        make_table, tap_config, catalog_for, run_tap):
+    make_table, tap_config, catalog_for, run_tap
+):
     first_table = make_table(items=numbered_items(5, "a"), name_prefix="ft_order")
     second_table = make_table(items=numbered_items(5, "b"), name_prefix="ft_order")
     catalog = catalog_for(first_table, second_table)
@@ -194,9 +196,17 @@ def test_streams_sync_in_catalog_order_and_an_interrupted_stream_goes_first(
 def test_changing_the_replication_method_resets_the_table(ddb, make_table, tap_config, catalog_for, run_tap):
     name = make_table(items=numbered_items(20), name_prefix="ft_reset")
     order = helpers.scan_order(ddb, name, KEY)
-    old_state = {"currently_syncing": None, "bookmarks": {name: {
-        "version": 1500000000000, "last_replication_method": "LOG_BASED",
-        "last_evaluated_key": {KEY: {"S": order[9]}}, "initial_full_table_complete": True}}}
+    old_state = {
+        "currently_syncing": None,
+        "bookmarks": {
+            name: {
+                "version": 1500000000000,
+                "last_replication_method": "LOG_BASED",
+                "last_evaluated_key": {KEY: {"S": order[9]}},
+                "initial_full_table_complete": True,
+            }
+        },
+    }
 
     result = run_tap(config=tap_config.with_(scan_page_size=50), catalog=catalog_for(name), state=old_state)
 
@@ -212,9 +222,18 @@ def test_changing_the_replication_method_resets_the_table(ddb, make_table, tap_c
 # every type and edge value, end to end
 # ------------------------------------------------------------------------------------------
 
-EDGE_NUMBERS = ["12345678901234567890123456789012345678", "-12345678901234567890123456789012345678",
-                "1E-130", "-1E-130", "9.99E+125", "-9.99E+125", "0", "-0", "1.50",
-                "0.1234567890123456789012345678901234567"]
+EDGE_NUMBERS = [
+    "12345678901234567890123456789012345678",
+    "-12345678901234567890123456789012345678",
+    "1E-130",
+    "-1E-130",
+    "9.99E+125",
+    "-9.99E+125",
+    "0",
+    "-0",
+    "1.50",
+    "0.1234567890123456789012345678901234567",
+]
 
 
 def b64(data: bytes) -> str:
@@ -241,8 +260,12 @@ def typed_item(index: int) -> tuple[dict, dict]:
         "b": {"B": blob},
         "t": {"BOOL": index % 2 == 0},
         "nothing": {"NULL": True},
-        "m": {"M": {"inner": {"M": {"n": {"N": "9.99E+125"}, "l": {"L": [{"S": "x"}, {"NULL": True}]}}},
-                    "empty": {"M": {}}}},
+        "m": {
+            "M": {
+                "inner": {"M": {"n": {"N": "9.99E+125"}, "l": {"L": [{"S": "x"}, {"NULL": True}]}}},
+                "empty": {"M": {}},
+            }
+        },
         "ss": {"SS": ["a", "b", f"c{index}"]},
         "ns": {"NS": ["1E-130", "9.99E+125", EDGE_NUMBERS[0]]},
         "bs": {"BS": [b"\x00\x01", b"\xff" * 3]},
@@ -275,7 +298,8 @@ def comparable(record: dict) -> dict:
 
 
 def test_every_type_and_edge_value_end_to_end_with_a_binary_key_resume(
-        ddb, make_table, tap_config, catalog_for, run_tap):
+    ddb, make_table, tap_config, catalog_for, run_tap
+):
     pairs = [typed_item(i) for i in range(12)]
     name = make_table(hash_key=("bin", "B"), items=[item for item, _ in pairs], name_prefix="ft_types")
     expected = {e["bin"]: comparable(e) for _, e in pairs}
@@ -327,11 +351,11 @@ def test_range_key_table_resumes_with_a_composite_bookmark(ddb, make_table, tap_
 SEGMENTS = 3
 
 
-def test_multi_segment_scan_every_item_once_and_resume_loses_nothing(
-        ddb, make_table, tap_config, catalog_for, run_tap):
+def test_multi_segment_scan_every_item_once_and_resume_loses_nothing(ddb, make_table, tap_config, catalog_for, run_tap):
     name = make_table(items=numbered_items(90), name_prefix="ft_segments")
-    by_segment = {seg: helpers.scan_order(ddb, name, KEY, Segment=seg, TotalSegments=SEGMENTS)
-                  for seg in range(SEGMENTS)}
+    by_segment = {
+        seg: helpers.scan_order(ddb, name, KEY, Segment=seg, TotalSegments=SEGMENTS) for seg in range(SEGMENTS)
+    }
     everything = sorted(k for keys in by_segment.values() for k in keys)
     assert len(everything) == 90
     config = tap_config.with_(scan_page_size=5, scan_segments=SEGMENTS)
@@ -340,8 +364,11 @@ def test_multi_segment_scan_every_item_once_and_resume_loses_nothing(
     first = run_tap(config=config, catalog=catalog)
 
     assert sorted(record_keys(first.records(name))) == everything  # each exactly once
-    mid_states = [(s, before) for s, before in records_before_each_state(first)
-                  if s["bookmarks"][name].get("scan_segments") is not None]
+    mid_states = [
+        (s, before)
+        for s, before in records_before_each_state(first)
+        if s["bookmarks"][name].get("scan_segments") is not None
+    ]
     assert mid_states, "a multi-segment scan bookmarks its segments"
     for state, before in mid_states:
         bookmark = state["bookmarks"][name]
@@ -354,7 +381,7 @@ def test_multi_segment_scan_every_item_once_and_resume_loses_nothing(
                 covered.update(keys)
             elif str(seg) in bookmark.get("segment_keys", {}):
                 last = wire_key_value(bookmark["segment_keys"][str(seg)])
-                covered.update(keys[:keys.index(last) + 1])
+                covered.update(keys[: keys.index(last) + 1])
         assert set(before) == covered
     final = first.last_state["bookmarks"][name]
     assert not {"scan_segments", "segment_keys", "finished_segments", "last_evaluated_key"} & set(final)
@@ -371,8 +398,7 @@ def test_multi_segment_scan_every_item_once_and_resume_loses_nothing(
     assert [a["version"] for a in second.of_type("ACTIVATE_VERSION")] == [version]
 
 
-def test_a_scan_bookmark_without_a_version_rereads_the_whole_table(
-        ddb, make_table, tap_config, catalog_for, run_tap):
+def test_a_scan_bookmark_without_a_version_rereads_the_whole_table(ddb, make_table, tap_config, catalog_for, run_tap):
     """Records written before such a bookmark carry no known version: activating a fresh version
     after reading only the rest would make a versioning target delete them, so start over."""
     name = make_table(items=numbered_items(20), name_prefix="ft_noversion")

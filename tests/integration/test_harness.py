@@ -17,13 +17,16 @@ def test_make_table_writes_items_and_scan_returns_them(ddb, make_table):
 
 
 def test_make_table_with_range_key_and_stream(ddb, streams_client, make_table):
-    name = make_table(hash_key=("pk", "S"), range_key=("sk", "N"), stream="NEW_AND_OLD_IMAGES",
-                      items=[{"pk": {"S": "a"}, "sk": {"N": "1"}}])
+    name = make_table(
+        hash_key=("pk", "S"),
+        range_key=("sk", "N"),
+        stream="NEW_AND_OLD_IMAGES",
+        items=[{"pk": {"S": "a"}, "sk": {"N": "1"}}],
+    )
 
     table = ddb.describe_table(TableName=name)["Table"]
     assert [k["KeyType"] for k in table["KeySchema"]] == ["HASH", "RANGE"]
-    assert table["StreamSpecification"] == {"StreamEnabled": True,
-                                            "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    assert table["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
     arn = table["LatestStreamArn"]
     stream = streams_client.describe_stream(StreamArn=arn)["StreamDescription"]
     assert stream["TableName"] == name

@@ -9,8 +9,13 @@ from tests.helpers import find_stream, select_streams, top_level_metadata
 def _items():
     items = []
     for i in range(40):
-        item = {"pk": {"S": f"p{i % 4}"}, "sk": {"N": str(i)}, "lsk": {"S": f"l{i:03d}"},
-                "payload": {"S": "x" * 20}, "amount": {"N": str(i * 10)}}
+        item = {
+            "pk": {"S": f"p{i % 4}"},
+            "sk": {"N": str(i)},
+            "lsk": {"S": f"l{i:03d}"},
+            "payload": {"S": "x" * 20},
+            "amount": {"N": str(i * 10)},
+        }
         if i % 3 == 0:  # sparse GSIs: only a third of the items carry `status`
             item["status"] = {"S": "open" if i % 2 else "closed"}
         items.append(item)
@@ -20,10 +25,15 @@ def _items():
 @pytest.fixture
 def indexed_table(make_table):
     return make_table(
-        hash_key=("pk", "S"), range_key=("sk", "N"), items=_items(),
-        global_indexes=[("by_status", ("status", "S"), ("sk", "N"), "KEYS_ONLY"),
-                        ("by_status_inc", ("status", "S"), None, ["amount"])],
-        local_indexes=[("by_lsk", ("pk", "S"), ("lsk", "S"), "ALL")])
+        hash_key=("pk", "S"),
+        range_key=("sk", "N"),
+        items=_items(),
+        global_indexes=[
+            ("by_status", ("status", "S"), ("sk", "N"), "KEYS_ONLY"),
+            ("by_status_inc", ("status", "S"), None, ["amount"]),
+        ],
+        local_indexes=[("by_lsk", ("pk", "S"), ("lsk", "S"), "ALL")],
+    )
 
 
 def _discover(run_tap, tap_config, name):
@@ -34,7 +44,8 @@ def test_each_index_is_a_view_stream_with_its_projection_schema(indexed_table, r
     name = indexed_table
     catalog = _discover(run_tap, tap_config, name)
     assert sorted(s["tap_stream_id"] for s in catalog["streams"]) == sorted(
-        [name, f"{name}:by_status", f"{name}:by_status_inc", f"{name}:by_lsk"])
+        [name, f"{name}:by_status", f"{name}:by_status_inc", f"{name}:by_lsk"]
+    )
 
     keys_only = find_stream(catalog, f"{name}:by_status")
     top = top_level_metadata(keys_only)
@@ -45,8 +56,11 @@ def test_each_index_is_a_view_stream_with_its_projection_schema(indexed_table, r
     assert top["tap-dynamodb.valid-replication-methods"] == ["FULL_TABLE"]
     assert top["selected-by-default"] is False and "selected" not in top
     assert top["tap-dynamodb.index-type"] == "GSI"
-    assert keys_only["schema"]["properties"] == {"status": {"type": "string"}, "sk": {"type": "number"},
-                                                 "pk": {"type": "string"}}
+    assert keys_only["schema"]["properties"] == {
+        "status": {"type": "string"},
+        "sk": {"type": "number"},
+        "pk": {"type": "string"},
+    }
 
     include = find_stream(catalog, f"{name}:by_status_inc")
     assert set(include["schema"]["properties"]) == {"status", "pk", "sk", "amount"}
@@ -83,15 +97,18 @@ def test_index_stream_resumes_from_its_bookmark(indexed_table, run_tap, tap_conf
     catalog = select_streams(_discover(run_tap, tap_config, name), [stream_id])
     config = tap_config.with_(scan_page_size=6, scan_segments=1)
     full = run_tap(catalog=catalog, config=config.path)
-    mid = next(s for s in full.states()
-               if s.get("bookmarks", {}).get(stream_id, {}).get("last_evaluated_key")
-               and len(s["bookmarks"][stream_id]["last_evaluated_key"]) == 3)
+    mid = next(
+        s
+        for s in full.states()
+        if s.get("bookmarks", {}).get(stream_id, {}).get("last_evaluated_key")
+        and len(s["bookmarks"][stream_id]["last_evaluated_key"]) == 3
+    )
     resumed = run_tap(catalog=catalog, state=mid, config=config.path)
 
     all_keys = [(r["pk"], r["sk"]) for r in full.records(f"{name}__by_lsk")]
     rest = [(r["pk"], r["sk"]) for r in resumed.records(f"{name}__by_lsk")]
     assert len(all_keys) == 40 and 0 < len(rest) < 40
-    assert rest == all_keys[-len(rest):]
+    assert rest == all_keys[-len(rest) :]
 
 
 def test_an_index_stream_refuses_log_based(indexed_table, run_tap, tap_config):

@@ -46,7 +46,8 @@ class Run:
             if activated and message.get("type") == "STATE":
                 bookmark = message["value"]["bookmarks"][table]
                 if bookmark.get("initial_full_table_complete") and not (
-                        bookmark.get("last_evaluated_key") or bookmark.get("scan_segments")):
+                    bookmark.get("last_evaluated_key") or bookmark.get("scan_segments")
+                ):
                     return True
         return False
 
@@ -60,20 +61,27 @@ class Run:
         return count
 
 
-def run_and_kill(workdir, config: dict, catalog: dict, state: Optional[dict], kill_after: Optional[int],
-                 after_state: bool) -> Run:
+def run_and_kill(
+    workdir, config: dict, catalog: dict, state: Optional[dict], kill_after: Optional[int], after_state: bool
+) -> Run:
     """Run the tap reading stdout line by line; SIGKILL it once `kill_after` records have arrived
     (or at the first STATE after that, with `after_state`). The pipe is then drained: whatever the
     tap wrote before it died is what a target would have received; a cut-off last line is dropped."""
     workdir.mkdir(parents=True, exist_ok=True)
-    args = [*tap_command(), "--config", str(write_json(workdir / "config.json", config)),
-            "--catalog", str(write_json(workdir / "catalog.json", catalog))]
+    args = [
+        *tap_command(),
+        "--config",
+        str(write_json(workdir / "config.json", config)),
+        "--catalog",
+        str(write_json(workdir / "catalog.json", catalog)),
+    ]
     if state is not None:
         args += ["--state", str(write_json(workdir / "state.json", state))]
     stderr_path = workdir / "stderr.txt"
     with open(stderr_path, "wb") as stderr:
-        proc = subprocess.Popen(args, cwd=str(REPO_ROOT), env=local_env(), stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=stderr)
+        proc = subprocess.Popen(
+            args, cwd=str(REPO_ROOT), env=local_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr
+        )
         lines, records, killed = [], 0, False
         for line in proc.stdout:
             lines.append(line)
@@ -129,10 +137,12 @@ class Pass:
 
 
 @pytest.mark.parametrize("segments", [1, 3], ids=["one-segment", "three-segments"])
-def test_sigkill_anywhere_in_full_table_loses_nothing(segments, tmp_path, ddb, make_table, run_tap, tap_config,
-                                                     select_streams):
-    table = make_table(items=[{"id": {"S": f"k{n:04d}"}, "n": {"N": str(n)}} for n in range(ITEMS)],
-                       name_prefix="kill9")
+def test_sigkill_anywhere_in_full_table_loses_nothing(
+    segments, tmp_path, ddb, make_table, run_tap, tap_config, select_streams
+):
+    table = make_table(
+        items=[{"id": {"S": f"k{n:04d}"}, "n": {"N": str(n)}} for n in range(ITEMS)], name_prefix="kill9"
+    )
     catalog = select_streams(run_tap("--discover").catalog, [table])
     config = dict(tap_config, scan_page_size=PAGE, scan_segments=segments)
     order = scan_order(ddb, table, segments)
@@ -150,8 +160,9 @@ def test_sigkill_anywhere_in_full_table_loses_nothing(segments, tmp_path, ddb, m
         assert not resumed_from & set(run_ids), "a resumed run re-read items its STATE already covered"
         if resumed_from:
             version = state["bookmarks"][table]["version"]
-            assert {m["version"] for m in run.messages if m.get("type") == "RECORD"} <= {version}, \
+            assert {m["version"] for m in run.messages if m.get("type") == "RECORD"} <= {version}, (
                 "a resumed run keeps the interrupted run's table version"
+            )
         for message in run.messages:
             if message.get("type") == "RECORD":
                 current.seen[message["record"]["id"]] += 1
@@ -188,8 +199,9 @@ def stream_sequence_numbers(ddb, streams_client, table: str) -> dict:
     arn = ddb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
     shards = streams_client.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
     assert len(shards) == 1, "DynamoDB Local keeps one shard per table"
-    iterator = streams_client.get_shard_iterator(StreamArn=arn, ShardId=shards[0]["ShardId"],
-                                                 ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    iterator = streams_client.get_shard_iterator(
+        StreamArn=arn, ShardId=shards[0]["ShardId"], ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
     sequence = {}
     for _ in range(1000):
         answer = streams_client.get_records(ShardIterator=iterator, Limit=1000)
@@ -202,14 +214,19 @@ def stream_sequence_numbers(ddb, streams_client, table: str) -> dict:
     raise AssertionError("the shard never reached its tip")
 
 
-def test_sigkill_anywhere_in_log_based_loses_no_change(tmp_path, ddb, streams_client, make_table, run_tap,
-                                                       tap_config, select_streams):
+def test_sigkill_anywhere_in_log_based_loses_no_change(
+    tmp_path, ddb, streams_client, make_table, run_tap, tap_config, select_streams
+):
     from tests.helpers import batch_write
 
-    table = make_table(stream="NEW_IMAGE", name_prefix="kill9log",
-                       items=[{"id": {"S": f"s{n:03d}"}, "c": {"N": str(-1 - n)}} for n in range(STREAM_KEYS)])
-    catalog = select_streams(run_tap("--discover", config=tap_config.with_(tables=[table])).catalog, [table],
-                             method="LOG_BASED")
+    table = make_table(
+        stream="NEW_IMAGE",
+        name_prefix="kill9log",
+        items=[{"id": {"S": f"s{n:03d}"}, "c": {"N": str(-1 - n)}} for n in range(STREAM_KEYS)],
+    )
+    catalog = select_streams(
+        run_tap("--discover", config=tap_config.with_(tables=[table])).catalog, [table], method="LOG_BASED"
+    )
     config = dict(tap_config)
     initial = run_tap(config=tap_config, catalog=catalog)
     assert len(initial.records(table)) == STREAM_KEYS
@@ -220,11 +237,23 @@ def test_sigkill_anywhere_in_log_based_loses_no_change(tmp_path, ddb, streams_cl
     while kills < KILLS:
         round_number += 1
         assert round_number < 100, "the kills did not happen"
-        batch_write(ddb, table, [{"id": {"S": f"s{c % STREAM_KEYS:03d}"}, "c": {"N": str(c)}}
-                                 for c in range(written, written + CHANGES_PER_ROUND)])
+        batch_write(
+            ddb,
+            table,
+            [
+                {"id": {"S": f"s{c % STREAM_KEYS:03d}"}, "c": {"N": str(c)}}
+                for c in range(written, written + CHANGES_PER_ROUND)
+            ],
+        )
         written += CHANGES_PER_ROUND
-        run = run_and_kill(tmp_path / f"log{round_number}", config, catalog, state,
-                           kill_after=rng.randint(0, CHANGES_PER_ROUND), after_state=round_number % 2 == 0)
+        run = run_and_kill(
+            tmp_path / f"log{round_number}",
+            config,
+            catalog,
+            state,
+            kill_after=rng.randint(0, CHANGES_PER_ROUND),
+            after_state=round_number % 2 == 0,
+        )
         runs.append(run)
         kills += run.killed
         assert run.killed or run.returncode == 0, run.stderr[-3000:]
@@ -251,5 +280,7 @@ def test_sigkill_anywhere_in_log_based_loses_no_change(tmp_path, ddb, streams_cl
                 for position in positions.values():
                     covered = {c for c, seq in sequence.items() if c >= 0 and position and seq <= int(position)}
                     assert covered <= out, f"a STATE arrived before {len(covered - out)} of the changes it covers"
-    print(f"LOG_BASED: {kills} kills survived, {written} changes, {sum(seen.values()) - written} duplicates "
-          f"(allowed {allowed})")
+    print(
+        f"LOG_BASED: {kills} kills survived, {written} changes, {sum(seen.values()) - written} duplicates "
+        f"(allowed {allowed})"
+    )

@@ -17,14 +17,24 @@ BIG = "12345678901234567890123456789012345678"
 
 
 def _items(start: int, count: int) -> list:
-    return [{"id": {"S": f"item-{n:03d}"}, "n": {"N": str(n)}, "big": {"N": f"-{BIG}"},
-             "nested": {"M": {"price": {"N": f"0.{BIG}"}, "tags": {"SS": ["a", "b"]}}}}
-            for n in range(start, start + count)]
+    return [
+        {
+            "id": {"S": f"item-{n:03d}"},
+            "n": {"N": str(n)},
+            "big": {"N": f"-{BIG}"},
+            "nested": {"M": {"price": {"N": f"0.{BIG}"}, "tags": {"SS": ["a", "b"]}}},
+        }
+        for n in range(start, start + count)
+    ]
 
 
 def _expected(n: int) -> dict:
-    return {"id": f"item-{n:03d}", "n": n, "big": -int(BIG),
-            "nested": {"price": Decimal(f"0.{BIG}"), "tags": ["a", "b"]}}
+    return {
+        "id": f"item-{n:03d}",
+        "n": n,
+        "big": -int(BIG),
+        "nested": {"price": Decimal(f"0.{BIG}"), "tags": ["a", "b"]},
+    }
 
 
 def test_meltano_run_extracts_a_table_then_only_its_changes_from_stored_state(meltano_project, make_table, ddb):
@@ -46,8 +56,12 @@ def test_meltano_run_extracts_a_table_then_only_its_changes_from_stored_state(me
     assert bookmark["initial_full_table_complete"] is True and "shard_seq_numbers" in bookmark
 
     ddb.put_item(TableName=table, Item=_items(30, 1)[0])
-    ddb.update_item(TableName=table, Key={"id": {"S": "item-005"}}, UpdateExpression="SET n = :v",
-                    ExpressionAttributeValues={":v": {"N": BIG}})
+    ddb.update_item(
+        TableName=table,
+        Key={"id": {"S": "item-005"}},
+        UpdateExpression="SET n = :v",
+        ExpressionAttributeValues={":v": {"N": BIG}},
+    )
     ddb.delete_item(TableName=table, Key={"id": {"S": "item-007"}})
     second = project.run("run", "tap-dynamodb", "target-jsonl")
 

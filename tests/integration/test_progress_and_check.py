@@ -13,8 +13,9 @@ def _metric_points(stderr: str) -> list:
 def test_connection_check_counts_tables(run_tap, make_table, tap_config):
     name = make_table(name_prefix="check")
     result = run_tap("--test", config=tap_config.with_(tables=[name]))
-    match = re.fullmatch(r"tap-dynamodb: connection OK: (\d+) tables? at (\S+), 1 matching tables/exclude_tables\n",
-                         result.stderr)
+    match = re.fullmatch(
+        r"tap-dynamodb: connection OK: (\d+) tables? at (\S+), 1 matching tables/exclude_tables\n", result.stderr
+    )
     assert match, result.stderr
     assert result.stdout == ""
     assert int(match.group(1)) >= 1 and match.group(2) == tap_config["endpoint_url"]
@@ -25,8 +26,11 @@ def test_connection_check_fails_with_one_line(run_tap, tap_config):
     result = run_tap("--test", config=tap_config.with_(endpoint_url=closed, max_attempts=1), check=False)
     assert result.returncode == 1 and result.stdout == ""
     assert result.stderr.strip().splitlines() == [
-        (f"tap-dynamodb: error: cannot connect to {closed} while listing tables; "
-         "check endpoint_url/region_name and the network")]
+        (
+            f"tap-dynamodb: error: cannot connect to {closed} while listing tables; "
+            "check endpoint_url/region_name and the network"
+        )
+    ]
 
 
 def test_sync_prints_metrics_and_a_report_per_table(run_tap, make_table, catalog_for, tap_config):
@@ -36,14 +40,17 @@ def test_sync_prints_metrics_and_a_report_per_table(run_tap, make_table, catalog
     result = run_tap(catalog=catalog_for(name, config=config), config=config)
 
     points = _metric_points(result.stderr)
-    scans = [p for p in points if p["metric"] == "http_request_duration" and p["tags"]["endpoint"] == "Scan"
-             and p["tags"].get("table") == name]
+    scans = [
+        p
+        for p in points
+        if p["metric"] == "http_request_duration" and p["tags"]["endpoint"] == "Scan" and p["tags"].get("table") == name
+    ]
     assert len(scans) == 3 and all(p["tags"]["status"] == "succeeded" for p in scans)  # 100 + 100 + 50
     counts = [p for p in points if p["metric"] == "record_count" and p["tags"] == {"endpoint": name}]
     assert sum(p["value"] for p in counts) == 250
 
     assert f"INFO Starting FULL_TABLE sync of {name} (first run)" in result.stderr
-    report = result.stderr[result.stderr.index("INFO Sync report:"):].splitlines()
+    report = result.stderr[result.stderr.index("INFO Sync report:") :].splitlines()
     assert report[1].split()[1:8] == ["stream", "method", "records", "pages", "shards", "seconds", "records/s"]
     row = report[2].split()
     assert row[1:6] == [name, "FULL_TABLE", "250", "3", "-"] and report[2].endswith("first run")

@@ -6,11 +6,25 @@ from tap_dynamodb.catalog.projection import Projection, parse_expression, parse_
 from tests.helpers import scan_all
 
 ITEMS = [
-    {"id": {"S": "full"}, "name": {"S": "n"}, "s": {"S": "str"}, "ss": {"SS": ["a", "b"]}, "n": {"N": "1.50"},
-     "m": {"M": {"x": {"N": "1"}, "y": {"S": "s"}, "z": {"M": {"q": {"BOOL": True}, "r": {"NULL": True}}},
-                 "l2": {"L": [{"N": "5"}, {"N": "6"}, {"M": {"deep": {"S": "d"}}}]}}},
-     "l": {"L": [{"S": "e0"}, {"M": {"a": {"N": "1"}, "b": {"N": "2"}}}, {"S": "e2"}, {"L": [{"N": "9"}, {"N": "8"}]}]},
-     "with.dot": {"B": "AAEC"}},
+    {
+        "id": {"S": "full"},
+        "name": {"S": "n"},
+        "s": {"S": "str"},
+        "ss": {"SS": ["a", "b"]},
+        "n": {"N": "1.50"},
+        "m": {
+            "M": {
+                "x": {"N": "1"},
+                "y": {"S": "s"},
+                "z": {"M": {"q": {"BOOL": True}, "r": {"NULL": True}}},
+                "l2": {"L": [{"N": "5"}, {"N": "6"}, {"M": {"deep": {"S": "d"}}}]},
+            }
+        },
+        "l": {
+            "L": [{"S": "e0"}, {"M": {"a": {"N": "1"}, "b": {"N": "2"}}}, {"S": "e2"}, {"L": [{"N": "9"}, {"N": "8"}]}]
+        },
+        "with.dot": {"B": "AAEC"},
+    },
     {"id": {"S": "sparse"}, "m": {"M": {"y": {"S": "only y"}}}, "l": {"L": [{"S": "only one"}]}},
     {"id": {"S": "types differ"}, "m": {"S": "not a map"}, "l": {"M": {"a": {"N": "1"}}}, "name": {"L": []}},
 ]

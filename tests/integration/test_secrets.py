@@ -30,8 +30,15 @@ def role_setup(make_table, tap_config, fault_proxy, monkeypatch):
     monkeypatch.setenv("AWS_ENDPOINT_URL_STS", proxy.url)
     sts = boto3.Session(aws_access_key_id="x", aws_secret_access_key="y").client("sts", region_name="us-east-1")
     assert sts.meta.endpoint_url == proxy.url
-    config = tap_config.with_(endpoint_url=proxy.url, account_id="1234-5678-9012", role_name="reader",
-                              proxy_account_id="2109-8765-4321", proxy_role_name="hop", tables=[table], **SECRETS)
+    config = tap_config.with_(
+        endpoint_url=proxy.url,
+        account_id="1234-5678-9012",
+        role_name="reader",
+        proxy_account_id="2109-8765-4321",
+        proxy_role_name="hop",
+        tables=[table],
+        **SECRETS,
+    )
     return table, proxy, config, env
 
 
@@ -43,7 +50,9 @@ def test_no_secret_in_discover_or_sync_at_debug(role_setup, run_tap, select_stre
 
     assert len(synced.records(table)) == 5
     assert [call["RoleArn"] for call in proxy.sts_calls[:2]] == [
-        "arn:aws:iam::210987654321:role/hop", "arn:aws:iam::123456789012:role/reader"]
+        "arn:aws:iam::210987654321:role/hop",
+        "arn:aws:iam::123456789012:role/reader",
+    ]
     assert proxy.sts_calls[1]["ExternalId"] == SECRETS["external_id"]
     role_secrets = [value for creds in proxy.sts_credentials for value in creds.values()]
     for result in (discovered, synced):

@@ -50,8 +50,11 @@ def test_meltano_tap_is_a_custom_plugin_with_every_setting():
 def test_meltano_loader_is_custom_and_needs_no_hub():
     target = _plugin("loaders", "target-jsonl")
     assert "variant" not in target
-    assert (target["namespace"], target["pip_url"], target["executable"]) == \
-        ("target_jsonl", "target-jsonl", "target-jsonl")
+    assert (target["namespace"], target["pip_url"], target["executable"]) == (
+        "target_jsonl",
+        "target-jsonl",
+        "target-jsonl",
+    )
     assert {s["name"] for s in target["settings"]} >= {"destination_path", "do_timestamp_file"}
     assert _meltano()["send_anonymous_usage_stats"] is False
 
@@ -62,8 +65,9 @@ def test_meltano_files_are_git_ignored():
 
 
 def test_lists_accept_meltanos_json_in_env_form():
-    config = parse_config({"region_name": "us-east-1", "tables": '["orders", "users_*"]',
-                           "exclude_tables": '["users_tmp"]'})
+    config = parse_config(
+        {"region_name": "us-east-1", "tables": '["orders", "users_*"]', "exclude_tables": '["users_tmp"]'}
+    )
     assert config.tables == ["orders", "users_*"]
     assert config.exclude_tables == ["users_tmp"]
 
@@ -89,14 +93,20 @@ def test_about_text_forms_name_every_setting(fmt):
 
 
 def test_cli_about_and_version_need_no_config():
-    about = subprocess.run([sys.executable, "-m", "tap_dynamodb", "--about", "--format", "json"],
-                           capture_output=True, text=True, check=True)
+    about = subprocess.run(
+        [sys.executable, "-m", "tap_dynamodb", "--about", "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert json.loads(about.stdout)["name"] == "tap-dynamodb"
-    version = subprocess.run([sys.executable, "-m", "tap_dynamodb", "--version"],
-                             capture_output=True, text=True, check=True)
+    version = subprocess.run(
+        [sys.executable, "-m", "tap_dynamodb", "--version"], capture_output=True, text=True, check=True
+    )
     assert version.stdout.strip() == f"tap-dynamodb {__version__}"
-    bad = subprocess.run([sys.executable, "-m", "tap_dynamodb", "--about", "--format", "yaml"],
-                         capture_output=True, text=True)
+    bad = subprocess.run(
+        [sys.executable, "-m", "tap_dynamodb", "--about", "--format", "yaml"], capture_output=True, text=True
+    )
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "--format" in bad.stderr
 
 

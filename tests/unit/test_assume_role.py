@@ -17,8 +17,14 @@ BASE = {"region_name": "us-east-1", "aws_access_key_id": "AKIABASEKEY", "aws_sec
 
 
 def sts_answer(key: str, expires_in: dt.timedelta) -> dict:
-    return {"Credentials": {"AccessKeyId": key, "SecretAccessKey": f"{key}-secret", "SessionToken": f"{key}-token",
-                            "Expiration": dt.datetime.now(dt.timezone.utc) + expires_in}}
+    return {
+        "Credentials": {
+            "AccessKeyId": key,
+            "SecretAccessKey": f"{key}-secret",
+            "SessionToken": f"{key}-token",
+            "Expiration": dt.datetime.now(dt.timezone.utc) + expires_in,
+        }
+    }
 
 
 def assume_params(arn: str, external_id=None) -> dict:
@@ -37,7 +43,8 @@ class StubbedSts:
     def __call__(self, session, config):
         self.callers.append(session.get_credentials().get_frozen_credentials().access_key)
         client = boto3.Session(aws_access_key_id="x", aws_secret_access_key="y").client(
-            "sts", region_name=config.region_name)
+            "sts", region_name=config.region_name
+        )
         stubber = Stubber(client)
         for params, answer in self._answers.pop(0):
             stubber.add_response("assume_role", answer, params)
@@ -73,10 +80,20 @@ def test_assume_role_passes_the_external_id_and_uses_the_role_credentials():
 
 def test_proxy_role_is_assumed_first_and_the_target_role_through_it():
     proxy_arn, target_arn = "arn:aws:iam::210987654321:role/hop", "arn:aws:iam::123456789012:role/reader"
-    sts = StubbedSts([(assume_params(proxy_arn), sts_answer("ASIAPROXY0000002", dt.timedelta(hours=1)))],
-                     [(assume_params(target_arn, "ext"), sts_answer("ASIATARGET000003", dt.timedelta(hours=1)))])
-    config = parse_config(dict(BASE, proxy_account_id="2109-8765-4321", proxy_role_name="hop",
-                               account_id="123456789012", role_name="reader", external_id="ext"))
+    sts = StubbedSts(
+        [(assume_params(proxy_arn), sts_answer("ASIAPROXY0000002", dt.timedelta(hours=1)))],
+        [(assume_params(target_arn, "ext"), sts_answer("ASIATARGET000003", dt.timedelta(hours=1)))],
+    )
+    config = parse_config(
+        dict(
+            BASE,
+            proxy_account_id="2109-8765-4321",
+            proxy_role_name="hop",
+            account_id="123456789012",
+            role_name="reader",
+            external_id="ext",
+        )
+    )
     session = make_session(config, sts_client=sts)
     assert sts.callers == ["AKIABASEKEY", "ASIAPROXY0000002"], "the target role is assumed with the proxy role's keys"
     assert frozen(session).access_key == "ASIATARGET000003"
@@ -85,8 +102,12 @@ def test_proxy_role_is_assumed_first_and_the_target_role_through_it():
 
 def test_credentials_refresh_before_they_expire():
     arn = "arn:aws:iam::123456789012:role/reader"
-    sts = StubbedSts([(assume_params(arn, "ext"), sts_answer("ASIAFIRST0000004", dt.timedelta(minutes=5))),
-                      (assume_params(arn, "ext"), sts_answer("ASIASECOND000005", dt.timedelta(hours=1)))])
+    sts = StubbedSts(
+        [
+            (assume_params(arn, "ext"), sts_answer("ASIAFIRST0000004", dt.timedelta(minutes=5))),
+            (assume_params(arn, "ext"), sts_answer("ASIASECOND000005", dt.timedelta(hours=1))),
+        ]
+    )
     config = parse_config(dict(BASE, account_id="123456789012", role_name="reader", external_id="ext"))
     session = make_session(config, sts_client=sts)
     # Five minutes left is inside botocore's refresh window: the next use assumes the role again,
@@ -112,12 +133,19 @@ def test_a_refused_assume_role_is_one_actionable_error():
     def refusing_sts(session, config):
         client = boto3.Session(aws_access_key_id="x", aws_secret_access_key="y").client("sts", region_name="us-east-1")
         stubber = Stubber(client)
-        stubber.add_client_error("assume_role", "AccessDenied", "not authorized to perform sts:AssumeRole",
-                                 expected_params=assume_params(arn, "wrong"))
+        stubber.add_client_error(
+            "assume_role",
+            "AccessDenied",
+            "not authorized to perform sts:AssumeRole",
+            expected_params=assume_params(arn, "wrong"),
+        )
         stubber.activate()
         return client
 
     config = parse_config(dict(BASE, account_id="123456789012", role_name="reader", external_id="wrong"))
-    with pytest.raises(TapError, match=r"cannot assume role arn:aws:iam::123456789012:role/reader: AccessDenied.*"
-                                       r"trust policy and the external id"):
+    with pytest.raises(
+        TapError,
+        match=r"cannot assume role arn:aws:iam::123456789012:role/reader: AccessDenied.*"
+        r"trust policy and the external id",
+    ):
         make_session(config, sts_client=refusing_sts)

@@ -13,14 +13,26 @@ from tap_dynamodb.replication.bookmarks import Bookmark, ScanProgress, State
 STITCH_STATE = {  # the shape Stitch's tap-dynamodb 1.4 writes, mid-scan of "orders"
     "currently_syncing": "orders",
     "bookmarks": {
-        "orders": {"version": 1700000000000, "last_evaluated_key": {"id": {"S": "k-0042"}},
-                   "last_replication_method": "FULL_TABLE"},
-        "customers": {"version": 1690000000000, "initial_full_table_complete": True,
-                      "last_replication_method": "FULL_TABLE", "success_timestamp": "2026-11-26T20:00:00.000000Z"},
-        "events": {"version": 1, "initial_full_table_complete": True, "last_replication_method": "LOG_BASED",
-                   "stream_arn": "arn:aws:dynamodb:us-east-1:1:table/events/stream/x",
-                   "shard_seq_numbers": {"shardId-1": "000100", "shardId-2": None}, "finished_shards": ["shardId-0"],
-                   "something_else": {"kept": [1, 2]}},
+        "orders": {
+            "version": 1700000000000,
+            "last_evaluated_key": {"id": {"S": "k-0042"}},
+            "last_replication_method": "FULL_TABLE",
+        },
+        "customers": {
+            "version": 1690000000000,
+            "initial_full_table_complete": True,
+            "last_replication_method": "FULL_TABLE",
+            "success_timestamp": "2026-11-26T20:00:00.000000Z",
+        },
+        "events": {
+            "version": 1,
+            "initial_full_table_complete": True,
+            "last_replication_method": "LOG_BASED",
+            "stream_arn": "arn:aws:dynamodb:us-east-1:1:table/events/stream/x",
+            "shard_seq_numbers": {"shardId-1": "000100", "shardId-2": None},
+            "finished_shards": ["shardId-0"],
+            "something_else": {"kept": [1, 2]},
+        },
     },
     "a_runner_key": "kept too",
 }
@@ -57,37 +69,43 @@ def test_a_whole_state_message_is_unwrapped():
     assert State.load({"type": "STATE", "value": copy.deepcopy(STITCH_STATE)}).to_dict() == STITCH_STATE
 
 
-@pytest.mark.parametrize("raw, words", [
-    ([], "JSON object"),
-    ("bookmarks", "JSON object"),
-    ({"bookmarks": []}, "bookmarks"),
-    ({"bookmarks": "orders"}, "bookmarks"),
-    ({"bookmarks": {"orders": 5}}, "orders"),
-    ({"bookmarks": {"orders": None}}, "orders"),
-    ({"bookmarks": {}, "currently_syncing": 7}, "currently_syncing"),
-    ({"bookmarks": {}, "currently_syncing": ["orders"]}, "currently_syncing"),
-])
+@pytest.mark.parametrize(
+    "raw, words",
+    [
+        ([], "JSON object"),
+        ("bookmarks", "JSON object"),
+        ({"bookmarks": []}, "bookmarks"),
+        ({"bookmarks": "orders"}, "bookmarks"),
+        ({"bookmarks": {"orders": 5}}, "orders"),
+        ({"bookmarks": {"orders": None}}, "orders"),
+        ({"bookmarks": {}, "currently_syncing": 7}, "currently_syncing"),
+        ({"bookmarks": {}, "currently_syncing": ["orders"]}, "currently_syncing"),
+    ],
+)
 def test_bad_shapes_are_tap_errors_naming_the_problem(raw, words):
     with pytest.raises(TapError, match=words):
         State.load(raw)
 
 
-@pytest.mark.parametrize("bookmark, words", [
-    ({"version": "v2"}, "version 'v2' is not a table version"),
-    ({"version": True}, "version True"),
-    ({"version": -1}, "version -1"),
-    ({"last_evaluated_key": "k5"}, "scan bookmark 'k5' is not a DynamoDB key"),
-    ({"last_evaluated_key": {"id": {"X": "1"}}}, "scan bookmark"),
-    ({"last_evaluated_key": {"id": {"B": "***"}}}, "scan bookmark"),
-    ({"scan_segments": "two"}, "scan_segments must be a positive whole number"),
-    ({"scan_segments": 2, "segment_keys": ["a"]}, "segment_keys must be an object"),
-    ({"scan_segments": 2, "finished_segments": [2]}, r"finished_segments must be a list of segments 0\.\.1"),
-    ({"scan_segments": 2, "segment_keys": {"0": "k"}}, "scan bookmark 'k'"),
-    ({"shard_seq_numbers": "abc"}, "shard_seq_numbers must map shard ids to sequence numbers"),
-    ({"shard_seq_numbers": {"s": 17}}, "shard_seq_numbers"),
-    ({"finished_shards": 5}, "finished_shards must be a list of shard ids"),
-    ({"stream_arn": 5}, "stream_arn"),
-])
+@pytest.mark.parametrize(
+    "bookmark, words",
+    [
+        ({"version": "v2"}, "version 'v2' is not a table version"),
+        ({"version": True}, "version True"),
+        ({"version": -1}, "version -1"),
+        ({"last_evaluated_key": "k5"}, "scan bookmark 'k5' is not a DynamoDB key"),
+        ({"last_evaluated_key": {"id": {"X": "1"}}}, "scan bookmark"),
+        ({"last_evaluated_key": {"id": {"B": "***"}}}, "scan bookmark"),
+        ({"scan_segments": "two"}, "scan_segments must be a positive whole number"),
+        ({"scan_segments": 2, "segment_keys": ["a"]}, "segment_keys must be an object"),
+        ({"scan_segments": 2, "finished_segments": [2]}, r"finished_segments must be a list of segments 0\.\.1"),
+        ({"scan_segments": 2, "segment_keys": {"0": "k"}}, "scan bookmark 'k'"),
+        ({"shard_seq_numbers": "abc"}, "shard_seq_numbers must map shard ids to sequence numbers"),
+        ({"shard_seq_numbers": {"s": 17}}, "shard_seq_numbers"),
+        ({"finished_shards": 5}, "finished_shards must be a list of shard ids"),
+        ({"stream_arn": 5}, "stream_arn"),
+    ],
+)
 def test_a_malformed_field_is_found_when_the_bookmark_is_read_and_names_it(bookmark, words):
     state = State.load({"bookmarks": {"orders": bookmark}})  # other streams' bookmarks are not judged here
     with pytest.raises(TapError, match=words) as caught:
@@ -98,7 +116,8 @@ def test_a_malformed_field_is_found_when_the_bookmark_is_read_and_names_it(bookm
 def test_scan_progress_of_one_segment_is_stitchs_last_evaluated_key():
     progress = ScanProgress()
     assert progress.page_done(1, 0, {"id": {"N": "1"}}) and progress.to_dict() == {
-        "last_evaluated_key": {"id": {"N": "1"}}}
+        "last_evaluated_key": {"id": {"N": "1"}}
+    }
     assert not progress.page_done(1, 0, None)  # the end: nothing moved, the caller clears the progress
     assert progress.start_keys() == {0: {"id": {"N": "1"}}}
 
@@ -107,8 +126,11 @@ def test_scan_progress_of_several_segments_keeps_each_segments_key_and_the_finis
     progress = ScanProgress()
     progress.page_done(3, 1, {"id": {"S": "b"}})
     progress.page_done(3, 0, None)
-    assert progress.to_dict() == {"scan_segments": 3, "segment_keys": {"1": {"id": {"S": "b"}}},
-                                  "finished_segments": [0]}
+    assert progress.to_dict() == {
+        "scan_segments": 3,
+        "segment_keys": {"1": {"id": {"S": "b"}}},
+        "finished_segments": [0],
+    }
     again = ScanProgress.from_dict(progress.to_dict())
     assert again.start_keys() == {1: {"id": {"S": "b"}}, 2: None} and again.in_progress
     again.page_done(3, 1, None)

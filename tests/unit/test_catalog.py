@@ -15,21 +15,28 @@ def entry(name: str, keys=("id",), **top) -> dict:
     metadata = {"table-key-properties": list(keys), "row-count": 3}
     metadata.update(top)
     return {
-        "tap_stream_id": name, "stream": name, "table_name": name, "key_properties": list(keys),
+        "tap_stream_id": name,
+        "stream": name,
+        "table_name": name,
+        "key_properties": list(keys),
         "schema": {"type": "object", "properties": {k: {"type": ["string"]} for k in keys}},
-        "metadata": [{"breadcrumb": [], "metadata": metadata},
-                     {"breadcrumb": ["properties", keys[0]], "metadata": {"inclusion": "automatic"}}],
+        "metadata": [
+            {"breadcrumb": [], "metadata": metadata},
+            {"breadcrumb": ["properties", keys[0]], "metadata": {"inclusion": "automatic"}},
+        ],
     }
 
 
 def test_only_streams_with_selected_true_are_planned_in_catalog_order():
-    catalog = {"streams": [
-        entry("zeta", selected=True, **{"replication-method": "FULL_TABLE"}),
-        entry("alpha"),
-        entry("mid", selected=False, **{"replication-method": "FULL_TABLE"}),
-        entry("beta", ("pk", "sk"), selected=True, **{"replication-method": "LOG_BASED"}),
-        entry("gamma", selected="true"),  # only the JSON boolean selects, as Stitch writes it
-    ]}
+    catalog = {
+        "streams": [
+            entry("zeta", selected=True, **{"replication-method": "FULL_TABLE"}),
+            entry("alpha"),
+            entry("mid", selected=False, **{"replication-method": "FULL_TABLE"}),
+            entry("beta", ("pk", "sk"), selected=True, **{"replication-method": "LOG_BASED"}),
+            entry("gamma", selected="true"),  # only the JSON boolean selects, as Stitch writes it
+        ]
+    }
     plans = selected_streams(catalog)
     assert [p.stream_id for p in plans] == ["zeta", "beta"]
     assert [p.method for p in plans] == [FULL_TABLE, LOG_BASED]
@@ -66,9 +73,17 @@ def test_selected_streams_does_not_modify_the_catalog():
     assert catalog == before
 
 
-@pytest.mark.parametrize("catalog", [
-    [], "streams", {}, {"streams": {}}, {"streams": [5]}, {"streams": [{"stream": "no id"}]},
-])
+@pytest.mark.parametrize(
+    "catalog",
+    [
+        [],
+        "streams",
+        {},
+        {"streams": {}},
+        {"streams": [5]},
+        {"streams": [{"stream": "no id"}]},
+    ],
+)
 def test_malformed_catalog_is_a_tap_error(catalog):
     with pytest.raises(TapError, match="catalog"):
         selected_streams(catalog)

@@ -33,8 +33,10 @@ def roundtrip_value(typed: dict):
 
 # -- S, B, BOOL, NULL ---------------------------------------------------------------------
 
-@pytest.mark.parametrize("text", ["", "plain", "ünïcödé ✓ 漢字 🙂", "quote \" backslash \\ newline \n tab \t",
-                                  "\u0000nul", "x" * 5000])
+
+@pytest.mark.parametrize(
+    "text", ["", "plain", "ünïcödé ✓ 漢字 🙂", 'quote " backslash \\ newline \n tab \t', "\u0000nul", "x" * 5000]
+)
 def test_strings_are_kept_exactly(text):
     assert roundtrip_value({"S": text}) == text
 
@@ -56,16 +58,27 @@ def test_null_becomes_json_null():
 # -- N ------------------------------------------------------------------------------------
 
 EXACT_NUMBERS = [
-    "0", "-0", "1", "-1", "1.50", "0.0",
-    "12345678901234567890123456789012345678",            # 38 significant digits
+    "0",
+    "-0",
+    "1",
+    "-1",
+    "1.50",
+    "0.0",
+    "12345678901234567890123456789012345678",  # 38 significant digits
     "-12345678901234567890123456789012345678",
     "1.2345678901234567890123456789012345678",
     "0.00000000000000000000000000000000000012345678901234567890123456789012345678",
     "99999999999999999999999999999999999999",
-    "1E-130", "-1E-130", "9.99E+125", "-9.99E+125",
-    "1E+2", "1e2", "1.5E-7", "-2.5e+10",
-    "9" * 38 + "0" * 88,                                  # 9.99..E+125 written out (126 digits)
-    "0." + "0" * 129 + "1",                               # 1E-130 written out
+    "1E-130",
+    "-1E-130",
+    "9.99E+125",
+    "-9.99E+125",
+    "1E+2",
+    "1e2",
+    "1.5E-7",
+    "-2.5e+10",
+    "9" * 38 + "0" * 88,  # 9.99..E+125 written out (126 digits)
+    "0." + "0" * 129 + "1",  # 1E-130 written out
 ]
 
 
@@ -82,9 +95,18 @@ def test_dynamodb_number_text_is_written_verbatim(text):
     assert orjson.dumps(decode_item({"v": {"N": text}})) == b'{"v":' + text.encode() + b"}"
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("+1", "1"), ("01", "1"), (".5", "0.5"), ("5.", "5"), (" 7 ", "7"), ("+1E+2", "100"), ("-.25", "-0.25"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("+1", "1"),
+        ("01", "1"),
+        (".5", "0.5"),
+        ("5.", "5"),
+        (" 7 ", "7"),
+        ("+1E+2", "100"),
+        ("-.25", "-0.25"),
+    ],
+)
 def test_number_forms_that_are_not_json_become_valid_exact_json(text, expected):
     raw = orjson.dumps(decode_item({"v": {"N": text}}))
     parsed = json.loads(raw, parse_float=Decimal, parse_int=Decimal)  # must be valid JSON
@@ -104,6 +126,7 @@ def test_number_that_is_not_text_is_a_decode_error():
 
 # -- sets ---------------------------------------------------------------------------------
 
+
 def test_sets_become_arrays_with_exact_elements():
     item = {
         "ss": {"SS": ["a", "ü", ""]},
@@ -118,16 +141,32 @@ def test_sets_become_arrays_with_exact_elements():
 
 # -- M and L ------------------------------------------------------------------------------
 
+
 def test_maps_and_lists_of_every_type():
-    item = {"m": {"M": {
-        "s": {"S": "x"}, "n": {"N": "1E-130"}, "b": {"B": "AA=="}, "t": {"BOOL": True},
-        "z": {"NULL": True}, "l": {"L": [{"N": "9.99E+125"}, {"S": "y"}, {"M": {}}, {"L": []}, {"NS": ["2"]}]},
-        "empty": {"M": {}},
-    }}}
-    assert roundtrip(item) == {"m": {
-        "s": "x", "n": Decimal("1E-130"), "b": "AA==", "t": True, "z": None,
-        "l": [Decimal("9.99E+125"), "y", {}, [], [Decimal(2)]], "empty": {},
-    }}
+    item = {
+        "m": {
+            "M": {
+                "s": {"S": "x"},
+                "n": {"N": "1E-130"},
+                "b": {"B": "AA=="},
+                "t": {"BOOL": True},
+                "z": {"NULL": True},
+                "l": {"L": [{"N": "9.99E+125"}, {"S": "y"}, {"M": {}}, {"L": []}, {"NS": ["2"]}]},
+                "empty": {"M": {}},
+            }
+        }
+    }
+    assert roundtrip(item) == {
+        "m": {
+            "s": "x",
+            "n": Decimal("1E-130"),
+            "b": "AA==",
+            "t": True,
+            "z": None,
+            "l": [Decimal("9.99E+125"), "y", {}, [], [Decimal(2)]],
+            "empty": {},
+        }
+    }
 
 
 def _nested(depth: int, leaf: dict) -> dict:
@@ -147,17 +186,21 @@ def test_nesting_30_levels_keeps_the_leaf_exact():
 
 # -- bad input ----------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("typed", [{"X": "1"}, {}, {"S": "a", "N": "1"}, "a", None, ["S", "a"]])
 def test_unknown_or_malformed_attribute_value_is_a_decode_error(typed):
     with pytest.raises(DecodeError):
         decode_value(typed)
 
 
-@pytest.mark.parametrize("item", [
-    {"m": {"M": {"a": {"Q": "1"}}}},
-    {"l": {"L": [{"S": "ok"}, {"DATE": "2020"}]}},
-    {"deep": _nested(20, {"NOPE": "x"})},
-])
+@pytest.mark.parametrize(
+    "item",
+    [
+        {"m": {"M": {"a": {"Q": "1"}}}},
+        {"l": {"L": [{"S": "ok"}, {"DATE": "2020"}]}},
+        {"deep": _nested(20, {"NOPE": "x"})},
+    ],
+)
 def test_unknown_type_nested_anywhere_is_a_decode_error(item):
     with pytest.raises(DecodeError):
         decode_item(item)

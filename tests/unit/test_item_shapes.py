@@ -50,15 +50,20 @@ def test_compiled_shapes_decode_what_fitting_decoders_decode_and_refuse_what_the
 def test_same_names_with_other_tags_take_their_own_shape():
     properties = {"id": {"type": "string"}, "v": {"type": ["null", "number", "string"]}}
     shapes = ShapeDecoder(properties, number)
-    items = [{"id": {"S": "1"}, "v": {"N": "1.50"}}, {"id": {"S": "2"}, "v": {"S": "x"}},
-             {"id": {"S": "3"}, "v": {"NULL": True}}, {"id": {"S": "4"}, "v": {"N": "2"}}]
-    assert orjson.dumps([shapes.try_decode(item) for item in items]) == \
-        b'[{"id":"1","v":1.50},{"id":"2","v":"x"},{"id":"3","v":null},{"id":"4","v":2}]'
+    items = [
+        {"id": {"S": "1"}, "v": {"N": "1.50"}},
+        {"id": {"S": "2"}, "v": {"S": "x"}},
+        {"id": {"S": "3"}, "v": {"NULL": True}},
+        {"id": {"S": "4"}, "v": {"N": "2"}},
+    ]
+    assert (
+        orjson.dumps([shapes.try_decode(item) for item in items])
+        == b'[{"id":"1","v":1.50},{"id":"2","v":"x"},{"id":"3","v":null},{"id":"4","v":2}]'
+    )
 
 
 def test_numbers_go_through_the_number_reader_given():
-    shapes = ShapeDecoder({"n": {"type": ["number"]}, "s": {"type": ["array"], "items": {"type": ["number"]}}},
-                          number)
+    shapes = ShapeDecoder({"n": {"type": ["number"]}, "s": {"type": ["array"], "items": {"type": ["number"]}}}, number)
     assert orjson.dumps(shapes.try_decode({"n": {"N": " 01.5"}, "s": {"NS": ["+2"]}})) == b'{"n":1.5,"s":[2]}'
     assert shapes.try_decode({"n": {"N": "NaN"}}) is None  # number() refuses it: the generic path raises
 

@@ -34,15 +34,39 @@ def image(item_id: str, value: str) -> dict:
 
 def run_log_based(fake, bookmark=None, tip=3, projection=None):
     """One LOG_BASED run after the initial scan (initial_full_table_complete), on the double."""
-    plan = StreamPlan(stream_id=TABLE, name=TABLE, table_name=TABLE, index_name=None, key_properties=["id"],
-                      schema={"type": "object", "properties": {}}, method="LOG_BASED", projection=projection)
-    table = {"TableName": TABLE, "LatestStreamArn": fake.stream_arn,
-             "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}}
-    state = {"bookmarks": {TABLE: {"version": 7, "initial_full_table_complete": True,
-                                   "stream_arn": fake.stream_arn, **(bookmark or {})}}}
+    plan = StreamPlan(
+        stream_id=TABLE,
+        name=TABLE,
+        table_name=TABLE,
+        index_name=None,
+        key_properties=["id"],
+        schema={"type": "object", "properties": {}},
+        method="LOG_BASED",
+        projection=projection,
+    )
+    table = {
+        "TableName": TABLE,
+        "LatestStreamArn": fake.stream_arn,
+        "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    }
+    state = {
+        "bookmarks": {
+            TABLE: {
+                "version": 7,
+                "initial_full_table_complete": True,
+                "stream_arn": fake.stream_arn,
+                **(bookmark or {}),
+            }
+        }
+    }
     out = io.BytesIO()
     config = parse_config({"region_name": "us-east-1", "stream_tip_empty_pages": tip})
-    ctx = SyncContext(config=config, clients=SimpleNamespace(streams=Streams(fake)), writer=MessageWriter(out), state=State.load(state))
+    ctx = SyncContext(
+        config=config,
+        clients=SimpleNamespace(streams=Streams(fake)),
+        writer=MessageWriter(out),
+        state=State.load(state),
+    )
     count = sync_log_based(ctx, plan, table)
     result = TapResult(["in-process"], 0, out.getvalue().decode(), "")
     assert count == len(result.records())
@@ -65,8 +89,12 @@ def test_describe_stream_pages_are_followed(fake_streams):
 
 
 def test_tree_order_puts_parents_first_and_orphans_are_roots():
-    shards = [Shard("c1", "p", "300", None), Shard("g", "c1", "400", None), Shard("p", "gone", "100", "200"),
-              Shard("r", None, "50", None)]
+    shards = [
+        Shard("c1", "p", "300", None),
+        Shard("g", "c1", "400", None),
+        Shard("p", "gone", "100", "200"),
+        Shard("r", None, "50", None),
+    ]
     order = [s.shard_id for s in tree_order(shards)]
     assert order.index("p") < order.index("c1") < order.index("g")
     assert set(order) == {"p", "c1", "g", "r"}
@@ -115,6 +143,7 @@ def test_a_shard_that_closes_while_read_is_finished_and_its_children_read_in_the
             double.put("s1", "MODIFY", key("a"), image("a", "2"))
             double.split("s1", "s2")
             double.put("s2", "MODIFY", key("a"), image("a", "3"))
+
     fake_streams.before_get_records = close_during_read
 
     result, bookmark = run_log_based(fake_streams)
@@ -146,7 +175,10 @@ def test_an_open_shard_is_bookmarked_at_its_tip_and_a_rerun_without_changes_emit
     again, bookmark = run_log_based(fake_streams, bookmark)
     assert again.records() == []
     assert fake_streams.calls_of("GetShardIterator")[-1] == {
-        "ShardId": "open", "ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": last}
+        "ShardId": "open",
+        "ShardIteratorType": "AFTER_SEQUENCE_NUMBER",
+        "SequenceNumber": last,
+    }
 
 
 def test_an_expired_iterator_is_renewed_after_the_last_record_handed_out(fake_streams):
@@ -159,6 +191,7 @@ def test_an_expired_iterator_is_renewed_after_the_last_record_handed_out(fake_st
         calls["n"] += 1
         if calls["n"] == 2:
             double.expire_iterators()
+
     fake_streams.before_get_records = expire_after_first_page
 
     result, bookmark = run_log_based(fake_streams)
@@ -179,7 +212,9 @@ def test_a_trimmed_bookmark_is_an_aged_out_stream(fake_streams):
     with pytest.raises(StreamAgedOut, match="trimmed"):
         list(reader.pages())
     # from a position still in the stream, reading goes on
-    assert [len(p.items) for p in ShardReader(Streams(fake_streams), fake_streams.stream_arn, shard, numbers[2]).pages()] == [1]
+    assert [
+        len(p.items) for p in ShardReader(Streams(fake_streams), fake_streams.stream_arn, shard, numbers[2]).pages()
+    ] == [1]
 
 
 def test_a_bookmarked_shard_that_is_no_longer_listed_is_an_aged_out_stream(fake_streams):
@@ -209,8 +244,7 @@ def test_finished_shards_are_pruned_when_no_longer_listed_and_kept_once(fake_str
 def test_state_is_written_after_each_page_and_never_ahead_of_its_records(fake_streams):
     fake_streams.page_size = 2
     fake_streams.add_shard("s")
-    sequence_of = {f"i{n}": fake_streams.put("s", "INSERT", key(f"i{n}"), image(f"i{n}", str(n)))
-                   for n in range(5)}
+    sequence_of = {f"i{n}": fake_streams.put("s", "INSERT", key(f"i{n}"), image(f"i{n}", str(n))) for n in range(5)}
 
     result, _ = run_log_based(fake_streams)
 
@@ -249,16 +283,22 @@ def test_stream_images_go_through_the_catalog_projection(fake_streams):
     assert set(result.records()[1]) == {"id", "_sdc_deleted_at"}
 
 
-@pytest.mark.parametrize("spec, arn, words", [
-    (None, None, "needs DynamoDB Streams enabled"),
-    ({"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"}, "arn:s", "KEYS_ONLY"),
-    ({"StreamEnabled": True, "StreamViewType": "OLD_IMAGE"}, "arn:s", "OLD_IMAGE"),
-    ({"StreamEnabled": False}, "arn:s", "needs DynamoDB Streams enabled"),
-])
+@pytest.mark.parametrize(
+    "spec, arn, words",
+    [
+        (None, None, "needs DynamoDB Streams enabled"),
+        ({"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"}, "arn:s", "KEYS_ONLY"),
+        ({"StreamEnabled": True, "StreamViewType": "OLD_IMAGE"}, "arn:s", "OLD_IMAGE"),
+        ({"StreamEnabled": False}, "arn:s", "needs DynamoDB Streams enabled"),
+    ],
+)
 def test_tables_without_a_new_image_stream_are_refused(spec, arn, words):
     plan = SimpleNamespace(stream_id=TABLE, table_name=TABLE)
-    table = {"TableName": TABLE, **({"StreamSpecification": spec} if spec else {}),
-             **({"LatestStreamArn": arn} if arn else {})}
+    table = {
+        "TableName": TABLE,
+        **({"StreamSpecification": spec} if spec else {}),
+        **({"LatestStreamArn": arn} if arn else {}),
+    }
     with pytest.raises(TapError, match=words) as caught:
         check_table(plan, table)
     assert "NEW_IMAGE or NEW_AND_OLD_IMAGES" in str(caught.value) and "\n" not in str(caught.value)
@@ -301,7 +341,10 @@ def test_a_busy_open_shard_stops_once_its_records_reach_the_stop_time(fake_strea
     pages = list(reader.pages())
 
     assert [len(page.items) for page in pages] == [2, 2]  # the page reaching 300 s is the last one read
-    assert not reader.finished and reader.last_sequence == pages[-1].items[-1]["dynamodb"]["SequenceNumber"] == pages[-1].after
+    assert (
+        not reader.finished
+        and reader.last_sequence == pages[-1].items[-1]["dynamodb"]["SequenceNumber"] == pages[-1].after
+    )
 
 
 def test_a_reader_whose_pages_are_emptied_by_the_consumer_still_stops_at_the_stop_time(fake_streams):
@@ -313,3 +356,20 @@ def test_a_reader_whose_pages_are_emptied_by_the_consumer_still_stops_at_the_sto
         page.items.clear()
 
     assert sizes == [2, 2] and not reader.finished
+
+
+def test_iterators_that_keep_expiring_are_renewed_after_growing_pauses_then_give_up(fake_streams, monkeypatch):
+    from tap_dynamodb.readers import shards
+
+    pauses = []
+    monkeypatch.setattr(shards.time, "sleep", pauses.append)
+    fake_streams.add_shard("s")
+    fake_streams.put("s", "INSERT", key("a"), image("a", "1"))
+    fake_streams.before_get_records = lambda double: double.expire_iterators()
+
+    with pytest.raises(TapError, match="keep expiring"):
+        run_log_based(fake_streams)
+
+    first = shards.EXPIRY_PAUSE_SECONDS
+    # the first renewal is at once; each later one waits twice as long (backoff.expo)
+    assert pauses == pytest.approx([first * 2**n for n in range(shards.MAX_EXPIRIES_WITHOUT_PROGRESS - 1)])

@@ -16,23 +16,34 @@ def test_stitch_expression_resolves_aliases_nested_paths_and_indexes():
     assert paths == [("a",), ("m", "x"), ("l", 0), ("name",), ("with.dot and space",), ("m", "l2", 1, 2, "q")]
     projection = pm.Projection(paths)
     assert projection.expression == "#p0, #p1.#p2, #p3[0], #p4, #p5, #p1.#p6[1][2].#p7"
-    assert projection.names == {"#p0": "a", "#p1": "m", "#p2": "x", "#p3": "l", "#p4": "name",
-                                "#p5": "with.dot and space", "#p6": "l2", "#p7": "q"}
+    assert projection.names == {
+        "#p0": "a",
+        "#p1": "m",
+        "#p2": "x",
+        "#p3": "l",
+        "#p4": "name",
+        "#p5": "with.dot and space",
+        "#p6": "l2",
+        "#p7": "q",
+    }
     assert projection.top_level_names == {"a", "m", "l", "name", "with.dot and space"}
 
 
-@pytest.mark.parametrize("expression, names, message", [
-    ("a, #n", '{"#n": "name", "#x": "other"}', "defines #x but"),
-    ("a, #n", '{"n": "name"}', "alias 'n'"),
-    ("a", "{not json", "not valid JSON"),
-    ("a, #n", None, "uses #n, which tap-dynamodb.expression-attributes does not define"),
-    ("a,, b", None, "empty path"),
-    ("a[x]", None, "is not valid"),
-    ("m, m.x", None, "overlap"),
-    ("a, a", None, "overlap"),
-    ("l[0], l.a", None, "conflict"),
-    ("a", '["#n"]', "must be a JSON object"),
-])
+@pytest.mark.parametrize(
+    "expression, names, message",
+    [
+        ("a, #n", '{"#n": "name", "#x": "other"}', "defines #x but"),
+        ("a, #n", '{"n": "name"}', "alias 'n'"),
+        ("a", "{not json", "not valid JSON"),
+        ("a, #n", None, "uses #n, which tap-dynamodb.expression-attributes does not define"),
+        ("a,, b", None, "empty path"),
+        ("a[x]", None, "is not valid"),
+        ("m, m.x", None, "overlap"),
+        ("a, a", None, "overlap"),
+        ("l[0], l.a", None, "conflict"),
+        ("a", '["#n"]', "must be a JSON object"),
+    ],
+)
 def test_invalid_stitch_projections_fail_with_a_clear_message(expression, names, message):
     with pytest.raises(TapError, match=message.replace("[", r"\[")):
         pm.Projection(_parse(expression, names))
@@ -43,20 +54,27 @@ def test_aliases_without_a_projection_are_an_error():
         pm.for_stream("s", {(): {pm.STITCH_NAMES_KEY: {"#n": "name"}}}, ["id"], [])
 
 
-ITEM = {"id": {"S": "a"}, "m": {"M": {"x": {"N": "1"}, "y": {"S": "s"}, "l2": {"L": [{"N": "5"}, {"N": "6"}]}}},
-        "l": {"L": [{"S": "e0"}, {"M": {"a": {"N": "1"}, "b": {"N": "2"}}}, {"S": "e2"}]},
-        "s": {"S": "str"}, "ss": {"SS": ["a", "b"]}}
+ITEM = {
+    "id": {"S": "a"},
+    "m": {"M": {"x": {"N": "1"}, "y": {"S": "s"}, "l2": {"L": [{"N": "5"}, {"N": "6"}]}}},
+    "l": {"L": [{"S": "e0"}, {"M": {"a": {"N": "1"}, "b": {"N": "2"}}}, {"S": "e2"}]},
+    "s": {"S": "str"},
+    "ss": {"SS": ["a", "b"]},
+}
 
 
-@pytest.mark.parametrize("expression, expected", [
-    ("m.x", {"m": {"M": {"x": {"N": "1"}}}}),
-    ("m.nope, s", {"s": {"S": "str"}}),
-    ("l[2], l[0]", {"l": {"L": [{"S": "e0"}, {"S": "e2"}]}}),
-    ("l[1].b", {"l": {"L": [{"M": {"b": {"N": "2"}}}]}}),
-    ("l[9], s.x, ss[0], m[0]", {}),
-    ("s[0], l[1].nope", {}),
-    ("m.l2[1], id", {"m": {"M": {"l2": {"L": [{"N": "6"}]}}}, "id": {"S": "a"}}),
-])
+@pytest.mark.parametrize(
+    "expression, expected",
+    [
+        ("m.x", {"m": {"M": {"x": {"N": "1"}}}}),
+        ("m.nope, s", {"s": {"S": "str"}}),
+        ("l[2], l[0]", {"l": {"L": [{"S": "e0"}, {"S": "e2"}]}}),
+        ("l[1].b", {"l": {"L": [{"M": {"b": {"N": "2"}}}]}}),
+        ("l[9], s.x, ss[0], m[0]", {}),
+        ("s[0], l[1].nope", {}),
+        ("m.l2[1], id", {"m": {"M": {"l2": {"L": [{"N": "6"}]}}}, "id": {"S": "a"}}),
+    ],
+)
 def test_apply_follows_dynamodb_path_semantics(expression, expected):
     assert pm.Projection(_parse(expression)).apply(ITEM) == expected
 
@@ -64,31 +82,45 @@ def test_apply_follows_dynamodb_path_semantics(expression, expected):
 def _catalog(field_md, top=None, schema_props=("id", "name", "date", "x")):
     top_md = {"selected": True, "replication-method": "FULL_TABLE", "table-key-properties": ["id"]}
     top_md.update(top or {})
-    return {"streams": [{
-        "tap_stream_id": "t", "stream": "t", "key_properties": ["id"],
-        "schema": {"type": "object", "properties": {p: {"type": ["null", "string"]} for p in schema_props}},
-        "metadata": [{"breadcrumb": [], "metadata": top_md}] + [
-            {"breadcrumb": ["properties", name], "metadata": md} for name, md in field_md.items()],
-    }]}
+    return {
+        "streams": [
+            {
+                "tap_stream_id": "t",
+                "stream": "t",
+                "key_properties": ["id"],
+                "schema": {"type": "object", "properties": {p: {"type": ["null", "string"]} for p in schema_props}},
+                "metadata": [{"breadcrumb": [], "metadata": top_md}]
+                + [{"breadcrumb": ["properties", name], "metadata": md} for name, md in field_md.items()],
+            }
+        ]
+    }
 
 
 def test_meltano_deselected_columns_leave_the_projection_and_the_schema():
-    plan, = selected_streams(_catalog({"id": {"inclusion": "automatic", "selected": False},
-                                       "name": {"selected": True}, "date": {"selected": True},
-                                       "x": {"selected": False}}))
+    (plan,) = selected_streams(
+        _catalog(
+            {
+                "id": {"inclusion": "automatic", "selected": False},
+                "name": {"selected": True},
+                "date": {"selected": True},
+                "x": {"selected": False},
+            }
+        )
+    )
     assert plan.projection.paths == [("id",), ("name",), ("date",)]
     assert set(plan.projection.names.values()) == {"id", "name", "date"}
     assert list(plan.schema["properties"]) == ["id", "name", "date"]
 
 
 def test_nothing_deselected_means_no_projection_so_new_attributes_still_arrive():
-    plan, = selected_streams(_catalog({"name": {"selected": True}, "x": {"selected-by-default": True}}))
+    (plan,) = selected_streams(_catalog({"name": {"selected": True}, "x": {"selected-by-default": True}}))
     assert plan.projection is None
     assert list(plan.schema["properties"]) == ["id", "name", "date", "x"]
 
 
 def test_stitch_projection_always_keeps_the_key_and_narrows_the_schema():
-    plan, = selected_streams(_catalog({}, {pm.STITCH_PROJECTION_KEY: "#n, x.y",
-                                           pm.STITCH_NAMES_KEY: '{"#n": "name"}'}))
+    (plan,) = selected_streams(
+        _catalog({}, {pm.STITCH_PROJECTION_KEY: "#n, x.y", pm.STITCH_NAMES_KEY: '{"#n": "name"}'})
+    )
     assert plan.projection.paths == [("name",), ("x", "y"), ("id",)]
     assert list(plan.schema["properties"]) == ["id", "name", "x"]

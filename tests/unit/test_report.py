@@ -21,19 +21,25 @@ from tap_dynamodb.replication.bookmarks import Bookmark
 
 
 def _metrics(caplog) -> list:
-    return [json.loads(r.getMessage().split("METRIC: ", 1)[1]) for r in caplog.records
-            if r.getMessage().startswith("METRIC: ")]
+    return [
+        json.loads(r.getMessage().split("METRIC: ", 1)[1])
+        for r in caplog.records
+        if r.getMessage().startswith("METRIC: ")
+    ]
 
 
-@pytest.mark.parametrize("bookmark, method, was_reset, expected", [
-    ({}, "FULL_TABLE", False, FIRST_RUN),
-    ({"last_replication_method": "FULL_TABLE"}, "FULL_TABLE", False, FIRST_RUN),
-    ({"version": 1, "last_evaluated_key": {"id": {"S": "a"}}}, "FULL_TABLE", False, RESUMED),
-    ({"version": 1, "scan_segments": 4, "segment_keys": {}}, "FULL_TABLE", False, RESUMED),
-    ({"version": 1, "initial_full_table_complete": True}, "FULL_TABLE", False, NEW_VERSION),
-    ({"version": 1, "initial_full_table_complete": True, "shard_seq_numbers": {}}, "LOG_BASED", False, RESUMED),
-    ({}, "LOG_BASED", True, RESET),
-])
+@pytest.mark.parametrize(
+    "bookmark, method, was_reset, expected",
+    [
+        ({}, "FULL_TABLE", False, FIRST_RUN),
+        ({"last_replication_method": "FULL_TABLE"}, "FULL_TABLE", False, FIRST_RUN),
+        ({"version": 1, "last_evaluated_key": {"id": {"S": "a"}}}, "FULL_TABLE", False, RESUMED),
+        ({"version": 1, "scan_segments": 4, "segment_keys": {}}, "FULL_TABLE", False, RESUMED),
+        ({"version": 1, "initial_full_table_complete": True}, "FULL_TABLE", False, NEW_VERSION),
+        ({"version": 1, "initial_full_table_complete": True, "shard_seq_numbers": {}}, "LOG_BASED", False, RESUMED),
+        ({}, "LOG_BASED", True, RESET),
+    ],
+)
 def test_start_origin(bookmark, method, was_reset, expected):
     assert start_origin(Bookmark.from_dict(bookmark), method, was_reset) == expected
 
@@ -47,8 +53,9 @@ def test_report_counts_pages_and_emits_record_count_points(caplog):
     assert _metrics(caplog) == []  # nothing before the interval has passed
     entry = report.finish("orders", 1500)
     assert (entry.records, entry.pages) == (1500, 2)
-    assert _metrics(caplog) == [{"type": "counter", "metric": "record_count", "value": 1500,
-                                 "tags": {"endpoint": "orders"}}]
+    assert _metrics(caplog) == [
+        {"type": "counter", "metric": "record_count", "value": 1500, "tags": {"endpoint": "orders"}}
+    ]
 
 
 def test_record_count_is_emitted_every_interval_with_the_increment(caplog):
@@ -91,8 +98,13 @@ def test_summary_has_one_aligned_line_per_stream():
 
 
 def _stubbed(service: str):
-    client = boto3.client(service, region_name="us-east-1", aws_access_key_id="k", aws_secret_access_key="s",
-                          endpoint_url="http://127.0.0.1:9")
+    client = boto3.client(
+        service,
+        region_name="us-east-1",
+        aws_access_key_id="k",
+        aws_secret_access_key="s",
+        endpoint_url="http://127.0.0.1:9",
+    )
     install_request_timers(client)
     return client, Stubber(client)
 
@@ -113,8 +125,7 @@ def test_scan_calls_get_one_timer_each(caplog):
         {"endpoint": "Scan", "status": "succeeded", "http_status_code": 200, "table": "orders"},
         {"endpoint": "Scan", "status": "failed", "http_status_code": 400, "table": "gone"},
     ]
-    assert all(t["type"] == "timer" and t["metric"] == "http_request_duration" and t["value"] >= 0
-               for t in timers)
+    assert all(t["type"] == "timer" and t["metric"] == "http_request_duration" and t["value"] >= 0 for t in timers)
 
 
 def test_get_records_calls_are_timed(caplog):
@@ -124,4 +135,5 @@ def test_get_records_calls_are_timed(caplog):
     with stub:
         client.get_records(ShardIterator="it")
     assert [t["tags"] for t in _metrics(caplog)] == [
-        {"endpoint": "GetRecords", "status": "succeeded", "http_status_code": 200}]
+        {"endpoint": "GetRecords", "status": "succeeded", "http_status_code": 200}
+    ]

@@ -24,14 +24,26 @@ def _sync_pages(schema, pages):
 
 
 def _schema():
-    return {"type": "object", "properties": {"id": {"type": "string"}, "a": {"type": ["null", "string"]},
-                                             "m": {"type": ["null", "object"],
-                                                   "properties": {"x": {"type": ["null", "number"]}}}}}
+    return {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"},
+            "a": {"type": ["null", "string"]},
+            "m": {"type": ["null", "object"], "properties": {"x": {"type": ["null", "number"]}}},
+        },
+    }
 
 
 def test_items_the_schema_describes_write_no_schema():
-    tracker, messages = _sync_pages(_schema(), [[{"id": {"S": "1"}, "a": {"S": "x"}, "m": {"M": {"x": {"N": "1"}}}},
-                                                 {"id": {"S": "2"}, "a": {"NULL": True}, "m": {"M": {}}}]])
+    tracker, messages = _sync_pages(
+        _schema(),
+        [
+            [
+                {"id": {"S": "1"}, "a": {"S": "x"}, "m": {"M": {"x": {"N": "1"}}}},
+                {"id": {"S": "2"}, "a": {"NULL": True}, "m": {"M": {}}},
+            ]
+        ],
+    )
     assert [m["type"] for m in messages] == ["RECORD", "RECORD"]
     assert tracker.schemas_written == 0
 
@@ -52,7 +64,9 @@ def test_new_attribute_new_type_and_new_nested_key_widen_once_before_their_page(
     assert first["schema"]["properties"]["new"] == {"type": ["null", "array"], "items": {"type": ["string"]}}
     assert first["key_properties"] == ["id"]
     assert second["schema"]["properties"]["m"]["properties"]["deep"] == {
-        "type": ["null", "array"], "items": {"type": ["boolean"]}}
+        "type": ["null", "array"],
+        "items": {"type": ["boolean"]},
+    }
     assert tracker.schemas_written == 2
     assert tracker.schema is not None and "deep" in tracker.schema["properties"]["m"]["properties"]
 

@@ -12,20 +12,42 @@ from tap_dynamodb.values.decode import decode_items
 from tap_dynamodb.values.decoder import RecordDecoder
 from tests.helpers import fits, random_items
 
-SCHEMA = {"type": "object", "properties": {
-    "id": {"type": "string"},
-    "a": {"type": ["null", "string"]},
-    "s": {"type": ["null", "array"], "items": {"type": ["number"]}},
-    "m": {"type": ["null", "object"], "properties": {
-        "x": {"type": ["null", "number"]},
-        "l": {"type": ["null", "array"], "items": {"type": ["string", "object"], "properties": {"q": {"type": ["boolean"]}}}}}}}}
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string"},
+        "a": {"type": ["null", "string"]},
+        "s": {"type": ["null", "array"], "items": {"type": ["number"]}},
+        "m": {
+            "type": ["null", "object"],
+            "properties": {
+                "x": {"type": ["null", "number"]},
+                "l": {
+                    "type": ["null", "array"],
+                    "items": {"type": ["string", "object"], "properties": {"q": {"type": ["boolean"]}}},
+                },
+            },
+        },
+    },
+}
 
 PAGES = [
-    [{"id": {"S": "1"}, "a": {"S": "x"}, "s": {"NS": ["1", "2.5"]},
-      "m": {"M": {"x": {"N": "-1E-130"}, "l": {"L": [{"S": "v"}, {"M": {"q": {"BOOL": True}}}]}}}},
-     {"id": {"S": "2"}, "a": {"NULL": True}, "m": {"M": {}}}],
+    [
+        {
+            "id": {"S": "1"},
+            "a": {"S": "x"},
+            "s": {"NS": ["1", "2.5"]},
+            "m": {"M": {"x": {"N": "-1E-130"}, "l": {"L": [{"S": "v"}, {"M": {"q": {"BOOL": True}}}]}}},
+        },
+        {"id": {"S": "2"}, "a": {"NULL": True}, "m": {"M": {}}},
+    ],
     [{"id": {"S": "3"}, "a": {"N": "5"}}, {"id": {"S": "4"}, "new": {"SS": ["q"]}, "b": {"B": "AAE="}}],
-    [{"id": {"S": "5"}, "m": {"M": {"x": {"S": "now text"}, "l": {"L": [{"M": {"q": {"BOOL": False}, "r": {"NULL": True}}}]}}}}],
+    [
+        {
+            "id": {"S": "5"},
+            "m": {"M": {"x": {"S": "now text"}, "l": {"L": [{"M": {"q": {"BOOL": False}, "r": {"NULL": True}}}]}}},
+        }
+    ],
     [{"id": {"S": "6"}, "m": {"M": {"l": {"L": [{"L": [{"N": "7"}]}]}}}, "s": {"SS": ["t"]}}],
     [{"id": {"S": "7"}, "a": {"N": "8"}, "m": {"M": {"x": {"S": "fits now"}}}}],
     [{"id": {"S": "8"}, "m": {"M": {"x": {"N": "1"}, "only_new_key": {"S": "z"}}}}],
@@ -57,6 +79,7 @@ def _two_walks(numbers_checked):
                     properties[name] = sm.merge(properties.get(name), sm.nullable(sm.value_schema(typed)))
                     changed = True
         return decode_items(page, numbers_checked), changed
+
     return two_walks
 
 
@@ -79,7 +102,7 @@ def test_records_on_an_open_schema_only_decodes():
 def test_records_of_random_shapes_with_widening_on_the_way_match_two_walks(seed):
     """Compiled shapes (item_shapes) are rebuilt whenever a page widens the schema."""
     items = random_items(seed, 600)
-    pages = [items[start:start + 50] for start in range(0, len(items), 50)]
+    pages = [items[start : start + 50] for start in range(0, len(items), 50)]
     schema = {"type": "object", "properties": sm.infer_properties(items[:20])}
     expected, slow = _output(_two_walks(True), pages, schema)
     actual, fast = _output(lambda tracker, page: tracker.decode(page, True), pages, schema)

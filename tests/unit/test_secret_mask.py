@@ -4,16 +4,20 @@ from tap_dynamodb.logs import MASK, SecretMask
 
 
 def test_sts_answer_credentials_are_masked_in_xml():
-    text = ("<Credentials><AccessKeyId>ASIATEMPKEY0001</AccessKeyId><SecretAccessKey>tmpSecret/+=</SecretAccessKey>"
-            "<SessionToken>tmpTokenABC==</SessionToken><Expiration>2030-01-01T00:00:00Z</Expiration></Credentials>")
+    text = (
+        "<Credentials><AccessKeyId>ASIATEMPKEY0001</AccessKeyId><SecretAccessKey>tmpSecret/+=</SecretAccessKey>"
+        "<SessionToken>tmpTokenABC==</SessionToken><Expiration>2030-01-01T00:00:00Z</Expiration></Credentials>"
+    )
     masked = SecretMask().mask(text)
     assert "ASIATEMPKEY0001" not in masked and "tmpSecret" not in masked and "tmpTokenABC" not in masked
     assert "<Expiration>2030-01-01T00:00:00Z</Expiration>" in masked
 
 
 def test_signed_request_headers_are_masked():
-    text = ("{'X-Amz-Security-Token': b'FwoGZXIvYXdzEtoken', 'Authorization': b'AWS4-HMAC-SHA256 "
-            "Credential=ASIATEMPKEY0001/20300101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=abc'}")
+    text = (
+        "{'X-Amz-Security-Token': b'FwoGZXIvYXdzEtoken', 'Authorization': b'AWS4-HMAC-SHA256 "
+        "Credential=ASIATEMPKEY0001/20300101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=abc'}"
+    )
     masked = SecretMask().mask(text)
     assert "FwoGZXIvYXdzEtoken" not in masked and "ASIATEMPKEY0001" not in masked
     assert f"Credential={MASK}/20300101" in masked

@@ -84,8 +84,12 @@ class FakeScanClient:
     def scan(self, **params):
         self.calls.append((self.clock.now, dict(params)))
         n = len(self.calls)
-        answer = {"Items": [{"id": {"S": str(n)}}], "Count": 1, "ScannedCount": 1,
-                  "ConsumedCapacity": {"TableName": params["TableName"], "CapacityUnits": self.units}}
+        answer = {
+            "Items": [{"id": {"S": str(n)}}],
+            "Count": 1,
+            "ScannedCount": 1,
+            "ConsumedCapacity": {"TableName": params["TableName"], "CapacityUnits": self.units},
+        }
         if n < self.pages:
             answer["LastEvaluatedKey"] = {"id": {"S": str(n)}}
         return answer

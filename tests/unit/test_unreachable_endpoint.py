@@ -36,8 +36,16 @@ class _NoSuchTable(http.server.BaseHTTPRequestHandler):
 
 
 def _client(endpoint: str):
-    config = parse_config({"region_name": "us-east-1", "endpoint_url": endpoint, "aws_access_key_id": "k",
-                           "aws_secret_access_key": "s", "max_attempts": MAX_ATTEMPTS, "request_timeout": 2})
+    config = parse_config(
+        {
+            "region_name": "us-east-1",
+            "endpoint_url": endpoint,
+            "aws_access_key_id": "k",
+            "aws_secret_access_key": "s",
+            "max_attempts": MAX_ATTEMPTS,
+            "request_timeout": 2,
+        }
+    )
     return Clients(config).dynamodb
 
 
