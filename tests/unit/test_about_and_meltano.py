@@ -61,7 +61,7 @@ def test_meltano_loader_is_custom_and_needs_no_hub():
 
 def test_meltano_files_are_git_ignored():
     ignored = (REPO / ".gitignore").read_text().split()
-    assert {".meltano/", "output/", ".test-cache/"} <= set(ignored)
+    assert {".meltano/", "/output/", ".test-cache/"} <= set(ignored)
 
 
 def test_lists_accept_meltanos_json_in_env_form():
