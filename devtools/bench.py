@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import json
 import os
 import re
 import shutil
@@ -417,19 +416,10 @@ def _ab_contenders(tap: Contender, ab: Optional[Path]) -> list[Contender]:
 
 def _normalized_output(cmd: list[str], env: dict[str, str]) -> list:
     """The messages a run writes, parsed, without what differs from run to run (times, versions)."""
-    out = subprocess.run(
-        cmd, cwd=str(REPO_ROOT), env=env, stdin=subprocess.DEVNULL, capture_output=True, check=True
-    ).stdout
-    messages = []
-    for line in out.splitlines():
-        message = json.loads(line)
-        message.pop("time_extracted", None)
-        message.pop("version", None)
-        for bookmark in (message.get("value") or {}).get("bookmarks", {}).values():
-            bookmark.pop("version", None)
-            bookmark.pop("success_timestamp", None)
-        messages.append(message)
-    return messages
+    from devtools.ab_output import normalized
+
+    run = subprocess.run(cmd, cwd=str(REPO_ROOT), env=env, stdin=subprocess.DEVNULL, capture_output=True, check=True)
+    return normalized(run.stdout)
 
 
 def ab_output_line(tap: Contender, other: list[Contender]) -> list[str]:
