@@ -57,6 +57,13 @@ def _run(exe: list[str], config: Path, catalog: Path, state: Any, workdir: Path)
     return messages, states[-1] if states else None
 
 
+def _first_difference(mine: list[Any], theirs: list[Any]) -> str:
+    for position, (a, b) in enumerate(zip(mine, theirs)):
+        if a != b:
+            return f"message {position}: ours {json.dumps(a)[:700]} / theirs {json.dumps(b)[:700]}"
+    return "lengths differ"
+
+
 def _tables(ddb: Any) -> dict[str, list[dict[str, Any]]]:
     sys.path.insert(0, str(REPO_ROOT))
     from tests.integration.test_full_table import typed_item
@@ -126,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
                     f"{label}: {len(mine)} vs {len(theirs)} messages ({records} records): "
                     f"{'identical' if same else 'DIFFERENT'}"
                 )
+                if not same:
+                    print(f"  first difference: {_first_difference(mine, theirs)}")
     finally:
         server.stop()
     return 1 if failures else 0

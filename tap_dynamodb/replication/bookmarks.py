@@ -24,8 +24,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from dateutil.parser import isoparse
-
 from ..aws.wire import key_for_botocore
 from ..errors import TapError
 from ..page import WireItem
@@ -219,6 +217,8 @@ class Bookmark:
 
     def last_success(self) -> Optional[dt.datetime]:
         """When the stream's last sync finished (success_timestamp), None if unknown or unreadable."""
+        from dateutil.parser import isoparse  # here, not at import: dateutil costs start-up time every run
+
         try:
             return isoparse(self.success_timestamp) if self.success_timestamp else None
         except (ValueError, OverflowError):
@@ -327,5 +327,10 @@ class State:
     def to_dict(self) -> JsonDict:
         """The state as Stitch's tap writes it."""
         bookmarks: dict[str, JsonDict] = dict(self._raw)
-        bookmarks.update((stream_id, b.to_dict()) for stream_id, b in self._bookmarks.items())
+        for stream_id, bookmark in self._bookmarks.items():
+            written = bookmark.to_dict()
+            if written:  # a stream that was only looked at (or reset) has no bookmark, as in Stitch's state
+                bookmarks[stream_id] = written
+            else:
+                bookmarks.pop(stream_id, None)
         return {**self._extra, "bookmarks": bookmarks, "currently_syncing": self.currently_syncing}

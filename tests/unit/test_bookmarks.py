@@ -142,7 +142,7 @@ def test_reset_forgets_everything_or_keeps_the_version_and_method():
     state.bookmark("events")
     assert state.reset("events", keep_version=True).to_dict() == {"version": 1, "last_replication_method": "LOG_BASED"}
     state.reset("orders")
-    assert state.to_dict()["bookmarks"]["orders"] == {}
+    assert "orders" not in state.to_dict()["bookmarks"]  # an empty bookmark is no bookmark, as Stitch writes it
     assert state.bookmark("orders").is_empty()
 
 
