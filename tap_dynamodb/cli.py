@@ -12,6 +12,7 @@ import argparse
 import gc
 import json
 import logging
+import os
 import sys
 from typing import Any, NoReturn, Optional
 
@@ -56,21 +57,41 @@ def load_json_file(path: str, what: str) -> Any:
         raise TapError(f"{what} file {path} is not valid JSON: {exc}") from None
 
 
+def _load_state_file(path: Optional[str]) -> Any:
+    """The state file's JSON; None (a first run) when no path is given or the file is missing or empty.
+
+    Singer runners hand a first run a state file that does not exist yet, or an empty one; a
+    state file that exists and is not JSON is still an error.
+    """
+    if not path:
+        return None
+    if not os.path.exists(path):
+        LOGGER.warning("State file %s does not exist: starting a first run, every stream from scratch", path)
+        return None
+    if os.path.isfile(path) and os.path.getsize(path) == 0:
+        LOGGER.warning("State file %s is empty: starting a first run, every stream from scratch", path)
+        return None
+    return load_json_file(path, "state")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="tap-dynamodb", description="Singer tap for Amazon DynamoDB")
+    # No mutually exclusive modes: Meltano adds --catalog to every invocation, so --about, --test
+    # and --discover win over a catalog, in that order (the Singer convention).
     parser.add_argument("-c", "--config", help="config JSON file")
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("-d", "--discover", action="store_true", help="print the catalog of the tables")
-    mode.add_argument("--catalog", help="catalog JSON file with the selected streams")
-    mode.add_argument("-p", "--properties", help="catalog JSON file (the older Singer name)")
-    mode.add_argument(
+    parser.add_argument("-d", "--discover", action="store_true", help="print the catalog of the tables")
+    parser.add_argument("--catalog", help="catalog JSON file with the selected streams")
+    parser.add_argument("-p", "--properties", help="catalog JSON file (the older Singer name; --catalog wins)")
+    parser.add_argument(
         "--test",
         action="store_true",
         help="check the connection: list the tables, exit 0 with their count or 1 with the error",
     )
-    mode.add_argument("--about", action="store_true", help="print name, version, capabilities and settings")
+    parser.add_argument("--about", action="store_true", help="print name, version, capabilities and settings")
     parser.add_argument("--format", choices=FORMATS, default="text", help="output format of --about")
-    parser.add_argument("-s", "--state", help="state JSON file from an earlier run")
+    parser.add_argument(
+        "-s", "--state", help="state JSON file from an earlier run (missing or empty: a first run, from scratch)"
+    )
     parser.add_argument(
         "--log-level",
         default="INFO",
@@ -122,8 +143,8 @@ def run(argv: Optional[list[str]] = None) -> int:
     if not catalog_path:
         raise UsageError("give --discover to list tables, or --catalog FILE to sync the selected streams")
     catalog = load_json_file(catalog_path, "catalog")
-    selected_streams(catalog)  # check the catalog before touching AWS
-    state = State.load(load_json_file(args.state, "state") if args.state else None)
+    selected_streams(catalog, config.default_replication_method)  # check the catalog before touching AWS
+    state = State.load(_load_state_file(args.state))
     writer = MessageWriter()
     _tune_garbage_collector()
     try:

@@ -8,6 +8,8 @@ import sys
 from collections.abc import Iterable
 
 MASK = "********"
+SHORT_SECRET = 8  # values shorter than this are masked as whole tokens only
+MIN_SECRET = 4  # shorter values would mask ordinary words; CREDENTIAL_PATTERNS still hide them in place
 
 # Credentials the tap never had in its config (those of an assumed role) appear in botocore's
 # debug log of the STS answer and of signed requests before the tap can learn them: mask them
@@ -29,18 +31,27 @@ class SecretMask(logging.Filter):
     def __init__(self, secrets: Iterable[str] = ()):
         super().__init__()
         self.secrets: list[str] = []
+        self._short: list[re.Pattern[str]] = []
         self.add(secrets)
 
     def add(self, secrets: Iterable[str]) -> None:
+        """Mask these values. One of at least SHORT_SECRET characters is masked wherever it occurs; a
+        shorter one (`local`, `test`) only where it stands as a whole token, so that it does not
+        rewrite unrelated words, and always as the value of a credential field (CREDENTIAL_PATTERNS)."""
         for secret in secrets:
-            if secret and len(secret) >= 4 and secret not in self.secrets:
-                self.secrets.append(secret)
+            if not secret or len(secret) < MIN_SECRET or secret in self.secrets:
+                continue  # (a credential field's value is masked by its place, however short)
+            self.secrets.append(secret)
+            if len(secret) < SHORT_SECRET:
+                self._short.append(re.compile(rf"(?<![A-Za-z0-9]){re.escape(secret)}(?![A-Za-z0-9])"))
         self.secrets.sort(key=len, reverse=True)
 
     def mask(self, text: str) -> str:
         for secret in self.secrets:
-            if secret in text:
+            if len(secret) >= SHORT_SECRET and secret in text:
                 text = text.replace(secret, MASK)
+        for pattern in self._short:
+            text = pattern.sub(MASK, text)
         for pattern, replacement in CREDENTIAL_PATTERNS:
             text = pattern.sub(replacement, text)
         return text

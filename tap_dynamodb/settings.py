@@ -11,11 +11,14 @@ hold meltano.yml and the README's settings table to this list.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Optional
 
 from .errors import TapError
+
+LOGGER = logging.getLogger("tap_dynamodb")
 
 LOCAL_DYNAMO_URL = "http://localhost:8000"
 MAX_SCAN_SEGMENTS = 1_000_000  # DynamoDB's limit on TotalSegments
@@ -110,9 +113,12 @@ class Setting:
     sensitive: bool = False
     minimum: float = 0
     zero_means_default: bool = False  # Stitch's request_timeout: 0 or "" means the default
+    choices: tuple[str, ...] = ()  # for a string: the values it may take (Meltano's `options`)
 
     def parse(self, value: Any) -> Any:
         """The checked value of this key (its default when unset); TapError naming the key."""
+        if self.choices:
+            return self._choice(value)
         if self.kind == "boolean":
             return _as_bool(self.name, value, self.default)
         if self.kind in ("integer", "decimal"):
@@ -124,6 +130,15 @@ class Setting:
             return _as_str_list(self.name, value)
         return _as_str(self.name, value)
 
+    def _choice(self, value: Any) -> Any:
+        text = _as_str(self.name, value)
+        if text is None:
+            return self.default
+        for choice in self.choices:
+            if text.lower() == choice.lower():
+                return choice
+        raise TapError(f"config key {self.name} must be one of {', '.join(self.choices)}, got {value!r}")
+
     def json_schema(self) -> dict[str, Any]:
         json_type = _JSON_TYPES[self.kind]
         schema: dict[str, Any] = {
@@ -133,6 +148,8 @@ class Setting:
         }
         if self.kind == "array":
             schema["items"] = {"type": "string"}
+        if self.choices:
+            schema["enum"] = list(self.choices)
         if self.default is not None:
             schema["default"] = self.default
         if self.sensitive:
@@ -253,6 +270,15 @@ SETTINGS: tuple[Setting, ...] = (
         1000,
     ),
     Setting(
+        "default_replication_method",
+        "string",
+        "Default replication method",
+        "Method of streams whose catalog metadata names none: FULL_TABLE, or LOG_BASED wherever the table's "
+        "DynamoDB stream allows it (FULL_TABLE elsewhere, and always for index views).",
+        "FULL_TABLE",
+        choices=("FULL_TABLE", "LOG_BASED"),
+    ),
+    Setting(
         "stream_tip_empty_pages",
         "integer",
         "Stream tip empty pages",
@@ -291,6 +317,7 @@ class Config:
     tables: Optional[list[str]]
     exclude_tables: Optional[list[str]]
     infer_schema_sample_size: int
+    default_replication_method: str
     stream_tip_empty_pages: int
 
     def secrets(self) -> list[str]:
@@ -337,10 +364,70 @@ def _raw_value(raw: Mapping[str, Any], setting: Setting) -> Any:
     return value
 
 
+def _normalized(key: str) -> str:
+    return key.strip().lower().replace("-", "_").replace(" ", "_")
+
+
+def _distance(a: str, b: str) -> int:
+    """Edit distance (insertions, deletions, substitutions, transpositions of neighbours)."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            cost = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cost = min(cost, previous2[j - 2] + 1)
+            current.append(cost)
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+def close_setting(key: str) -> Optional[str]:
+    """The known setting an unknown key most likely means, or None when it resembles none.
+
+    Close means: the same but for case, `-` or spaces; at most two edits away (one for short
+    keys); or the start of a setting's name up to a `_` (`region` → region_name).
+    """
+    wanted = _normalized(key)
+    if len(wanted) < 3:
+        return None
+    best: Optional[tuple[int, str]] = None
+    for name in BY_NAME:
+        if wanted == name or name.startswith(wanted + "_"):
+            return name
+        distance = _distance(wanted, name)
+        if distance <= (1 if len(name) <= 6 else 2) and (best is None or distance < best[0]):
+            best = (distance, name)
+    return best[1] if best else None
+
+
+def unknown_keys(raw: dict[str, Any]) -> list[str]:
+    """Keys the tap does not read; TapError for one that looks like a misspelt setting."""
+    unknown = []
+    for key in raw:
+        if key in BY_NAME or (isinstance(key, str) and key.startswith("_")):
+            continue
+        meant = close_setting(str(key))
+        if meant is not None:
+            raise TapError(f"config key {key!r} is not a setting; did you mean {meant}? (tap-dynamodb --about "
+                           "lists every setting)")
+        unknown.append(str(key))
+    return unknown
+
+
 def parse_config(raw: Any) -> Config:
-    """Check a config dict and return a Config, raising TapError naming the first bad key."""
+    """Check a config dict and return a Config, raising TapError naming the first bad key.
+
+    A key that looks like a misspelt setting (`endpiont_url`, `Region_Name`, `region`) is an
+    error naming the setting meant; other unknown keys get one warning line, since runners
+    such as Meltano may pass keys of their own.
+    """
     if not isinstance(raw, dict):
         raise TapError("config must be a JSON object with at least region_name")
+    ignored = unknown_keys(raw)
+    if ignored:
+        LOGGER.warning("Config keys the tap does not read (ignored): %s", ", ".join(sorted(ignored)))
     if not BY_NAME["region_name"].parse(raw.get("region_name")):
         raise TapError('config key region_name is missing; set it to the AWS region of your tables, e.g. "us-east-1"')
     values = {setting.name: setting.parse(_raw_value(raw, setting)) for setting in SETTINGS}

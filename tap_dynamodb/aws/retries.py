@@ -9,6 +9,8 @@ its `needs-retry` event we add:
   empty page, and a Scan would end early without a word;
 - the Streams API's LimitExceededException (too many calls per shard per second) gets a
   longer budget, LIMIT_EXCEEDED_ATTEMPTS_FACTOR × max_attempts, since waiting always cures it;
+- a TLS handshake that fails (SSLError: an https:// endpoint on a plain-HTTP port, or a
+  certificate the machine does not trust) is not retried at all: it is configuration;
 - an endpoint that refuses connections (or whose name does not resolve) before it has ever
   answered this client is given UNREACHABLE_ATTEMPTS attempts, not max_attempts: that is a
   wrong endpoint_url or a DynamoDB Local that is not running, and the full budget of backoffs
@@ -26,7 +28,7 @@ import random
 from typing import Any, Optional
 
 from botocore.config import Config as BotoConfig
-from botocore.exceptions import EndpointConnectionError
+from botocore.exceptions import EndpointConnectionError, SSLError
 
 from ..settings import Config
 from . import wire
@@ -105,14 +107,15 @@ def install_retry_policy(client: Any, max_attempts: int) -> None:
     ) -> None:
         nonlocal answered
         answered = answered or response is not None
-        if (
-            isinstance(caught_exception, EndpointConnectionError)
-            and not answered
-            and attempts >= min(UNREACHABLE_ATTEMPTS, max_attempts)
-        ):
+        if isinstance(caught_exception, SSLError):
+            raise caught_exception  # a TLS handshake that failed is configuration: retrying cannot help
+        unreachable = isinstance(caught_exception, EndpointConnectionError) and not answered
+        if unreachable and attempts >= min(UNREACHABLE_ATTEMPTS, max_attempts):
             raise caught_exception  # no retry: the caller turns it into "cannot connect to ..."
         request_dict["context"][RETRY_CAUSE] = attempt_failure(response, caught_exception)
-        request_dict["context"][RETRY_BUDGET] = budget_for(response, max_attempts)
+        request_dict["context"][RETRY_BUDGET] = (
+            min(UNREACHABLE_ATTEMPTS, max_attempts) if unreachable else budget_for(response, max_attempts)
+        )
 
     def retry_beyond_botocore(response: Any = None, attempts: int = 1, **_ignored: Any) -> Optional[float]:
         """A delay for the failures botocore would not retry (or not as long); None leaves it to botocore."""

@@ -68,11 +68,29 @@ def _check_catalog(raw: Any) -> list[dict[str, Any]]:
     return streams
 
 
-def _method(entry: dict[str, Any], top: dict[str, Any]) -> str:
+VALID_METHODS_KEY = "tap-dynamodb.valid-replication-methods"
+
+
+def _default_method(entry: dict[str, Any], top: dict[str, Any], default: str) -> str:
+    """The method of a stream whose metadata names none: the default where the table allows it."""
+    stream_id = entry["tap_stream_id"]
+    valid = top.get(VALID_METHODS_KEY)
+    if default == LOG_BASED and isinstance(valid, list) and LOG_BASED in valid:
+        LOGGER.info("Stream %s has no replication-method in its metadata; using LOG_BASED "
+                    "(config key default_replication_method)", stream_id)
+        return LOG_BASED
+    if default == LOG_BASED:
+        LOGGER.info("Stream %s has no replication-method in its metadata and its table offers no LOG_BASED "
+                    "(%s in the catalog: %s); using FULL_TABLE", stream_id, VALID_METHODS_KEY, valid)
+    else:
+        LOGGER.info("Stream %s has no replication-method in its metadata; using FULL_TABLE", stream_id)
+    return FULL_TABLE
+
+
+def _method(entry: dict[str, Any], top: dict[str, Any], default: str) -> str:
     method = top.get("replication-method") or entry.get("replication_method") or top.get("forced-replication-method")
     if not method:
-        LOGGER.info("Stream %s has no replication-method in its metadata; using FULL_TABLE", entry["tap_stream_id"])
-        return FULL_TABLE
+        return _default_method(entry, top, default)
     if method not in METHODS:
         raise TapError(
             f"stream {entry['tap_stream_id']}: replication-method {method!r} is not supported; "
@@ -81,23 +99,38 @@ def _method(entry: dict[str, Any], top: dict[str, Any]) -> str:
     return method
 
 
-def _is_selected(top: dict[str, Any]) -> bool:
-    """Only an explicit `selected: true` selects a stream, as Stitch and Meltano write it."""
-    return top.get("selected") is True
+_BOOLEAN_TEXT = {"true": True, "false": False}
 
 
-def selected_streams(raw_catalog: Any) -> list[StreamPlan]:
-    """The streams the catalog selects, as StreamPlans, in catalog order; TapError for a bad catalog."""
+def _is_selected(entry: dict[str, Any], top: dict[str, Any]) -> bool:
+    """`selected` in the stream's top-level metadata (Stitch, Meltano) or, in older Singer catalogs,
+    on the stream itself; true or false, also as the text "true"/"false"."""
+    where, value = ("metadata", top["selected"]) if "selected" in top else ("stream entry", entry.get("selected"))
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _BOOLEAN_TEXT:
+        return _BOOLEAN_TEXT[value.strip().lower()]
+    raise TapError(f"stream {entry['tap_stream_id']}: {where} key selected must be true or false, got {value!r}")
+
+
+def selected_streams(raw_catalog: Any, default_method: str = FULL_TABLE) -> list[StreamPlan]:
+    """The streams the catalog selects, as StreamPlans, in catalog order; TapError for a bad catalog.
+
+    A stream without a replication-method gets `default_method` where its table allows it
+    (config key default_replication_method); a catalog that has streams but selects none is an
+    error, so that a scheduler does not report a run that synced nothing as a success.
+    """
+    entries = _check_catalog(raw_catalog)
     plans = []
-    for entry in _check_catalog(raw_catalog):
+    for entry in entries:
         md = metadata_map(entry.get("metadata"))
         top = md.get((), {})
-        if not _is_selected(top):
+        if not _is_selected(entry, top):
             continue
         stream_id = entry["tap_stream_id"]
         index_name = top.get("tap-dynamodb.index-name")
         table_name = top.get("tap-dynamodb.table-name") or entry.get("table_name") or stream_id
-        method = _method(entry, top)
+        method = _method(entry, top, FULL_TABLE if index_name else default_method)
         if index_name and method != FULL_TABLE:
             raise TapError(f"stream {stream_id} is a secondary index; indexes can only use FULL_TABLE")
         key_properties = (
@@ -120,4 +153,8 @@ def selected_streams(raw_catalog: Any) -> list[StreamPlan]:
                 projection=projection,
             )
         )
+    if entries and not plans:
+        raise TapError(f"the catalog has {len(entries)} stream(s) but selects none: set \"selected\": true in a "
+                       "stream's top-level metadata (breadcrumb []), or select streams with your runner "
+                       "(e.g. meltano select)")
     return plans

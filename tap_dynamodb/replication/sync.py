@@ -102,12 +102,9 @@ def sync_stream(ctx: SyncContext, plan: StreamPlan, table: dict[str, Any]) -> in
 
 def sync(ctx: SyncContext, catalog: Any) -> None:
     """Sync every selected stream of the catalog."""
-    plans = selected_streams(catalog)
-    if not plans:
-        LOGGER.warning(
-            'No streams are selected in the catalog: nothing to sync. Set "selected": true in a '
-            "stream's top-level metadata"
-        )
+    plans = selected_streams(catalog, ctx.config.default_replication_method)
+    if not plans:  # a catalog without streams (one that has streams but selects none is an error)
+        LOGGER.warning("The catalog has no streams: nothing to sync. Run --discover to list the tables")
         return
     _check_bookmarks(ctx, plans)
     tables = _describe_selected(ctx, plans)

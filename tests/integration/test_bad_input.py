@@ -40,7 +40,7 @@ def new_secret() -> str:
     return SECRET + uuid.uuid4().hex[:12]
 
 
-def selected_catalog(table: str, method: str = "FULL_TABLE", **entry) -> dict:
+def selected_catalog(table: str, method: str = "FULL_TABLE", selected: Any = True, **entry) -> dict:
     """A minimal tap-dynamodb catalog selecting one table, as a user or Stitch could write it."""
     stream = {
         "tap_stream_id": table,
@@ -48,7 +48,7 @@ def selected_catalog(table: str, method: str = "FULL_TABLE", **entry) -> dict:
         "table_name": table,
         "key_properties": ["id"],
         "schema": {"type": "object"},
-        "metadata": [{"breadcrumb": [], "metadata": {"selected": True, "replication-method": method}}],
+        "metadata": [{"breadcrumb": [], "metadata": {"selected": selected, "replication-method": method}}],
     }
     stream.update(entry)
     return {"streams": [stream]}
@@ -151,6 +151,7 @@ WRONG_TYPES = {
     "infer_schema_sample_size": {"n": 1},
     "stream_tip_empty_pages": "x",
     "use_local_dynamo": "perhaps",
+    "default_replication_method": "INCREMENTAL",
 }
 
 CASES = [
@@ -197,15 +198,40 @@ CASES = [
         args=("--discover",),
         config={"aws_access_key_id": MISSING, "aws_secret_access_key": MISSING, "aws_profile": "nosuchprofile"},
     ),
+    # misspelt keys: an error naming the setting meant (other unknown keys only warn)
+    parsing(
+        "config-misspelt-endpoint",
+        ("'endpiont_url'", "did you mean endpoint_url"),
+        config={"endpiont_url": "http://127.0.0.1:1"},
+    ),
+    parsing(
+        "config-region-for-region-name",
+        ("'region'", "did you mean region_name"),
+        config={"region_name": MISSING, "region": "us-east-1"},
+        extra_env={"AWS_DEFAULT_REGION": ""},
+    ),
+    parsing("config-key-in-capitals", ("'Max_Attempts'", "did you mean max_attempts"), config={"Max_Attempts": 3}),
+    parsing(
+        "config-key-with-dashes", ("'scan-page-size'", "did you mean scan_page_size"), config={"scan-page-size": 10}
+    ),
     # command line
     parsing("cli-no-mode", ("--discover", "--catalog"), args=(), exit_code=2),
-    parsing("cli-discover-and-catalog", ("not allowed with",), args=("--discover", "--catalog"), exit_code=2),
     parsing("cli-unknown-option", ("unrecognized arguments",), args=("--catalog", "--frobnicate"), exit_code=2),
     # catalogs
     parsing("catalog-empty", ("catalog file", "empty"), catalog=""),
     parsing("catalog-malformed", ("catalog file", "{catalog}", "not valid JSON"), catalog='{"streams": ['),
     parsing("catalog-a-list", ("catalog must be a JSON object",), catalog="[]"),
     parsing("catalog-stream-without-id", ("no tap_stream_id",), catalog={"streams": [{"stream": "x"}]}),
+    parsing(
+        "catalog-nothing-selected",
+        ("1 stream(s) but selects none", '"selected": true'),
+        catalog=lambda table: selected_catalog(table, selected=False),
+    ),
+    parsing(
+        "catalog-selected-not-a-boolean",
+        ("{table}", "selected must be true or false", "'yes'"),
+        catalog=lambda table: selected_catalog(table, selected="yes"),
+    ),
     parsing(
         "catalog-unknown-method",
         ("{table}", "INCREMENTAL", "FULL_TABLE or LOG_BASED"),
@@ -220,7 +246,6 @@ CASES = [
     Case("catalog-from-another-tool", ("orders", "does not exist", "--discover"), catalog=postgres_catalog, table=None),
     Case("catalog-log-based-without-stream", ("LOG_BASED needs DynamoDB Streams", "FULL_TABLE"), catalog=log_based),
     # states
-    parsing("state-empty", ("state file", "empty"), state=""),
     parsing("state-malformed", ("state file", "{state}", "not valid JSON"), state="{'bookmarks': {}}"),
     parsing("state-a-list", ("state must be a JSON object",), state="[]"),
     parsing("state-bookmarks-not-object", ("bookmarks",), state={"bookmarks": ["x"]}),
@@ -400,10 +425,12 @@ def assert_one_error_line(result, *words: str, exit_code: int = 1, records: int 
 
 
 def assert_attempts(result, attempts: int) -> None:
-    """`attempts` connection attempts: one retry WARNING for each after the first, of the default budget."""
+    """`attempts` connection attempts: one retry WARNING for each after the first, each naming the real
+    budget (an endpoint that never answered gets UNREACHABLE_ATTEMPTS, not max_attempts)."""
     retries = [line for line in result.stderr.splitlines() if "retrying, attempt" in line]
     assert len(retries) == attempts - 1, result.stderr[-3000:]
-    assert f"attempt {attempts} of {DEFAULT_MAX_ATTEMPTS}" in retries[-1]
+    budget = min(UNREACHABLE_ATTEMPTS, DEFAULT_MAX_ATTEMPTS)
+    assert [line.rsplit("attempt ", 1)[1] for line in retries] == [f"{n} of {budget}" for n in range(2, attempts + 1)]
 
 
 @pytest.fixture
@@ -588,9 +615,56 @@ def test_odd_attribute_names_sync_exactly(ddb, make_table, run_tap, select_strea
     assert "Traceback" not in result.stderr
 
 
-def test_nothing_selected_warns_and_succeeds(small_table, run_tap):
-    catalog = selected_catalog(small_table)
-    catalog["streams"][0]["metadata"][0]["metadata"]["selected"] = False
-    result = run_tap(catalog=catalog)
+def test_an_empty_catalog_warns_and_succeeds(run_tap):
+    result = run_tap(catalog={"streams": []})
     assert result.records() == []
-    assert any(line.startswith("WARNING No streams are selected") for line in result.stderr.splitlines())
+    assert any(line.startswith("WARNING The catalog has no streams") for line in result.stderr.splitlines())
+
+
+@pytest.mark.parametrize("where", ["metadata", "stream entry"])
+def test_selected_as_text_or_on_the_stream_entry_selects(where, small_table, run_tap):
+    """`"selected": "true"` (a string, as some tools write it) and stream-level `selected` (older Singer
+    catalogs) select the stream."""
+    catalog = selected_catalog(small_table)
+    top = catalog["streams"][0]["metadata"][0]["metadata"]
+    if where == "metadata":
+        top["selected"] = "true"
+    else:
+        del top["selected"]
+        catalog["streams"][0]["selected"] = True
+    assert len(run_tap(catalog=catalog).records(small_table)) == ITEMS
+
+
+@pytest.mark.parametrize("missing", [True, False], ids=["missing", "empty"])
+def test_a_missing_or_empty_state_file_is_a_first_run(missing, small_table, run_tap, tap_config, tmp_path):
+    """What Singer runners hand a first run; the README's first pipeline passes --state from the start."""
+    state = tmp_path / "state.json"
+    if not missing:
+        state.write_text("")
+    result = run_tap(config=tap_config, catalog=selected_catalog(small_table), state=state)
+    assert len(result.records(small_table)) == ITEMS
+    assert any(
+        line.startswith(f"WARNING State file {state}") and "first run" in line for line in result.stderr.splitlines()
+    )
+
+
+@pytest.mark.parametrize("mode, words", [("--discover", None), ("--test", "connection OK"), ("--about", None)])
+def test_discover_test_and_about_win_over_a_catalog(mode, words, small_table, run_tap, tap_config, tmp_path):
+    """Meltano adds --catalog to every invocation (`meltano invoke tap-dynamodb --discover`)."""
+    catalog = as_file(selected_catalog, small_table, tmp_path / "catalog.json")
+    result = run_tap(mode, "--catalog", catalog, config=tap_config, check=mode != "--about")  # --about is text
+    assert result.returncode == 0 and not result.records()
+    if mode == "--discover":
+        assert small_table in [s["tap_stream_id"] for s in result.catalog["streams"]]
+    elif mode == "--about":
+        assert "Capabilities:" in result.stdout
+    else:
+        assert words in result.stderr
+
+
+def test_an_https_endpoint_on_a_plain_http_port_fails_at_once(run_tap, tap_config, endpoint_url):
+    """A TLS handshake that fails is configuration: one line at once, no retries."""
+    config = tap_config.with_(endpoint_url=endpoint_url.replace("http://", "https://"))
+    result = run_tap("--discover", config=config, check=False)
+    assert_one_error_line(result, "TLS handshake", "http://")
+    assert "retrying" not in result.stderr

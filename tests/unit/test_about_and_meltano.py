@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from devtools import settings_docs
 from tap_dynamodb import __version__
 from tap_dynamodb.about import render_about
 from tap_dynamodb.settings import CAPABILITIES, SECRET_KEYS, SETTINGS, Config, parse_config
 
 REPO = Path(__file__).resolve().parents[2]
-MELTANO_KINDS = {"string", "integer", "decimal", "boolean", "array", "object"}
+MELTANO_KINDS = {"string", "integer", "decimal", "boolean", "array", "object", "options"}
 
 
 def _meltano() -> dict:
@@ -38,13 +39,26 @@ def test_meltano_tap_is_a_custom_plugin_with_every_setting():
     assert "variant" not in tap
     assert (tap["namespace"], tap["pip_url"], tap["executable"]) == ("tap_dynamodb", "-e .", "tap-dynamodb")
     assert set(tap["capabilities"]) == set(CAPABILITIES) >= {"catalog", "discover", "state", "about"}
+    text = (REPO / "meltano.yml").read_text()
+    assert settings_docs.with_block(text) == text, "meltano.yml is stale: run python -m devtools.settings_docs"
     by_name = {s["name"]: s for s in tap["settings"]}
     assert list(by_name) == [s.name for s in SETTINGS]
     for setting in SETTINGS:
         entry = by_name[setting.name]
-        assert entry["kind"] == setting.kind and entry["kind"] in MELTANO_KINDS, setting.name
+        kind = "options" if setting.choices else setting.kind
+        assert entry["kind"] == kind and entry["kind"] in MELTANO_KINDS, setting.name
         assert entry["label"] == setting.label and entry["description"] == setting.description, setting.name
         assert entry.get("sensitive", False) == (setting.name in SECRET_KEYS), setting.name
+        assert entry.get("value") == setting.default, setting.name  # Meltano shows it as the default
+        assert [o["value"] for o in entry.get("options", [])] == list(setting.choices), setting.name
+    assert tap["settings_group_validation"] == [["region_name"]]  # how Meltano knows what is required
+
+
+def test_meltano_defaults_are_the_safe_ones():
+    """Index views only when asked for; LOG_BASED wherever a table's stream allows it."""
+    tap = _plugin("extractors", "tap-dynamodb")
+    assert tap["select"] == ["*.*", "!*:*.*"]
+    assert tap["config"] == {"default_replication_method": "LOG_BASED"}
 
 
 def test_meltano_loader_is_custom_and_needs_no_hub():
@@ -126,5 +140,6 @@ def test_readme_settings_table_lists_every_setting_with_its_default():
     for setting in SETTINGS:
         assert setting.name in rows, f"README's settings table lacks {setting.name}"
         if setting.default is not None:
-            shown = json.dumps(setting.default).removesuffix(".0")
+            shown = setting.default if isinstance(setting.default, str) else json.dumps(setting.default)
+            shown = shown.removesuffix(".0")
             assert shown in rows[setting.name], (setting.name, rows[setting.name])

@@ -34,12 +34,13 @@ def test_only_streams_with_selected_true_are_planned_in_catalog_order():
             entry("alpha"),
             entry("mid", selected=False, **{"replication-method": "FULL_TABLE"}),
             entry("beta", ("pk", "sk"), selected=True, **{"replication-method": "LOG_BASED"}),
-            entry("gamma", selected="true"),  # only the JSON boolean selects, as Stitch writes it
+            entry("gamma", selected="True"),  # text, as some tools write it
+            entry("delta", selected="false"),
         ]
     }
     plans = selected_streams(catalog)
-    assert [p.stream_id for p in plans] == ["zeta", "beta"]
-    assert [p.method for p in plans] == [FULL_TABLE, LOG_BASED]
+    assert [p.stream_id for p in plans] == ["zeta", "beta", "gamma"]
+    assert [p.method for p in plans] == [FULL_TABLE, LOG_BASED, FULL_TABLE]
     assert plans[1].key_properties == ["pk", "sk"]
     assert plans[1].table_name == "beta"
 
@@ -47,7 +48,58 @@ def test_only_streams_with_selected_true_are_planned_in_catalog_order():
 def test_selection_in_field_metadata_does_not_select_the_stream():
     e = entry("t")
     e["metadata"][1]["metadata"]["selected"] = True
-    assert selected_streams({"streams": [e]}) == []
+    with pytest.raises(TapError, match=r"the catalog has 1 stream\(s\) but selects none"):
+        selected_streams({"streams": [e]})
+
+
+def test_an_empty_catalog_plans_nothing():
+    assert selected_streams({"streams": []}) == []
+
+
+def test_stream_level_selected_counts_where_the_metadata_does_not_say():
+    e = entry("t")
+    e["selected"] = True
+    assert [p.stream_id for p in selected_streams({"streams": [e]})] == ["t"]
+    e["metadata"][0]["metadata"]["selected"] = False  # the metadata wins
+    with pytest.raises(TapError, match="selects none"):
+        selected_streams({"streams": [e]})
+
+
+@pytest.mark.parametrize("value", ["yes", 1, ["true"]])
+def test_a_selected_that_is_no_boolean_is_an_error_naming_the_stream(value):
+    with pytest.raises(TapError, match=r"stream t: metadata key selected must be true or false"):
+        selected_streams({"streams": [entry("t", selected=value)]})
+
+
+def test_default_replication_method_applies_where_the_table_offers_it():
+    offers = entry(
+        "with_stream", selected=True, **{"tap-dynamodb.valid-replication-methods": ["FULL_TABLE", "LOG_BASED"]}
+    )
+    plain = entry("without_stream", selected=True, **{"tap-dynamodb.valid-replication-methods": ["FULL_TABLE"]})
+    unknown = entry("hand_written", selected=True)
+    explicit = entry(
+        "explicit",
+        selected=True,
+        **{"replication-method": "FULL_TABLE", "tap-dynamodb.valid-replication-methods": ["LOG_BASED"]},
+    )
+    view = entry(
+        "t:idx",
+        selected=True,
+        **{
+            "tap-dynamodb.index-name": "idx",
+            "tap-dynamodb.table-name": "t",
+            "tap-dynamodb.valid-replication-methods": ["FULL_TABLE"],
+        },
+    )
+    catalog = {"streams": [offers, plain, unknown, explicit, view]}
+    assert [p.method for p in selected_streams(catalog, LOG_BASED)] == [
+        LOG_BASED,
+        FULL_TABLE,
+        FULL_TABLE,
+        FULL_TABLE,
+        FULL_TABLE,
+    ]
+    assert {p.method for p in selected_streams(catalog)} == {FULL_TABLE}
 
 
 def test_missing_replication_method_defaults_to_full_table():

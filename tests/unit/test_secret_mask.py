@@ -26,3 +26,21 @@ def test_signed_request_headers_are_masked():
 def test_configured_secrets_are_masked_by_value():
     mask = SecretMask(["s3cr3t-value"])
     assert mask.mask("error: token s3cr3t-value refused") == f"error: token {MASK} refused"
+
+
+def test_a_short_secret_is_masked_as_a_whole_token_and_not_inside_other_words():
+    mask = SecretMask(["local"])
+    text = "DEBUG <local> DynamoDB Local at http://localhost:8000, user=local, ddblocal"
+    assert mask.mask(text) == f"DEBUG <{MASK}> DynamoDB Local at http://localhost:8000, user={MASK}, ddblocal"
+    assert mask.mask("aws_secret_access_key=local") == f"aws_secret_access_key={MASK}"
+
+
+def test_a_long_secret_is_masked_wherever_it_occurs():
+    mask = SecretMask(["s3cr3tValue/+"])
+    assert mask.mask("xxs3cr3tValue/+yy") == f"xx{MASK}yy"
+
+
+def test_very_short_values_mask_only_in_credential_fields():
+    mask = SecretMask(["ab"])
+    assert mask.mask("a tab and ab") == "a tab and ab"
+    assert mask.mask("aws_secret_access_key: ab") == f"aws_secret_access_key: {MASK}"
