@@ -1,11 +1,13 @@
-"""`meltano install` + `meltano run tap-dynamodb target-jsonl` against DynamoDB Local.
+"""`meltano install`, `meltano invoke` and `meltano run tap-dynamodb target-jsonl` against DynamoDB Local.
 
 Uses the repository's meltano.yml (custom plugins, no Meltano Hub) in a temp copy, settings
-from TAP_DYNAMODB_* environment variables (tables as JSON-in-env, Meltano's list form), and
-Meltano's own stored state between runs.
+from TAP_DYNAMODB_* environment variables (tables as JSON-in-env, Meltano's list form), its
+defaults (no index views; LOG_BASED where a table has a stream) and Meltano's own stored state
+between runs.
 """
 
 import json
+import re
 from decimal import Decimal
 
 import pytest
@@ -38,18 +40,30 @@ def _expected(n: int) -> dict:
 
 
 def test_meltano_run_extracts_a_table_then_only_its_changes_from_stored_state(meltano_project, make_table, ddb):
-    table = make_table(items=_items(0, 30), stream="NEW_AND_OLD_IMAGES", name_prefix="meltano")
+    """Plain Meltano settings, no metadata: the table (with a stream and a GSI) is read in full, then
+    only its changes; the index view is not synced; discover, test and about work through invoke."""
+    table = make_table(
+        items=_items(0, 30),
+        stream="NEW_AND_OLD_IMAGES",
+        name_prefix="meltano",
+        global_indexes=[("by_n", ("n", "N"), None, "ALL")],
+    )
     other = make_table(items=_items(0, 2), name_prefix="skipped")  # not in TAP_DYNAMODB_TABLES
     project = meltano_project
     project.env["TAP_DYNAMODB_TABLES"] = json.dumps([table])  # Meltano's JSON-in-env form of a list
-    project.env["TAP_DYNAMODB__METADATA"] = json.dumps({"*": {"replication-method": "LOG_BASED"}})
 
     project.run("install")
+    for mode, shows in (("--test", "connection OK"), ("--about", "Capabilities:"), ("--discover", f"{table}:by_n")):
+        assert shows in project.run("invoke", "tap-dynamodb", mode).stdout, mode  # exit 0, with Meltano's --catalog
+    listed = project.run("select", "tap-dynamodb", "--list", "--all").stdout
+    assert re.search(rf"\[selected\s*\] {table}\.n\n", listed), listed
+    assert re.search(rf"\[excluded\s*\] {table}:by_n\.n\n", listed), listed
     first = project.run("run", "tap-dynamodb", "target-jsonl")
 
     rows = sorted(project.jsonl(f"output/{table}.jsonl"), key=lambda r: r["id"])
     assert rows == [_expected(n) for n in range(30)]
     assert not (project.dir / "output" / f"{other}.jsonl").exists()
+    assert sorted(p.name for p in (project.dir / "output").iterdir()) == [f"{table}.jsonl"]  # no index view
     assert f"Starting LOG_BASED sync of {table} (first run)" in first.stdout
     assert "Sync report:" in first.stdout and '"metric": "record_count"' in first.stdout
     bookmark = project.state(JOB)["singer_state"]["bookmarks"][table]
