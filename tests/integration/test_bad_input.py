@@ -668,3 +668,17 @@ def test_an_https_endpoint_on_a_plain_http_port_fails_at_once(run_tap, tap_confi
     result = run_tap("--discover", config=config, check=False)
     assert_one_error_line(result, "TLS handshake", "http://")
     assert "retrying" not in result.stderr
+
+
+def test_a_bad_bookmark_of_the_last_stream_fails_the_run_before_anything_is_read(make_table, run_tap):
+    """Every selected stream's bookmark is checked before the first read, not when its turn comes."""
+    names = [make_table(items=[{"id": {"S": f"i{n}"}} for n in range(3)], name_prefix=f"early{k}") for k in range(2)]
+    names.append(make_table(stream="NEW_AND_OLD_IMAGES", items=[{"id": {"S": "x"}}], name_prefix="early2"))
+    catalog = {
+        "streams": [selected_catalog(name)["streams"][0] for name in names[:2]]
+        + [selected_catalog(names[2], "LOG_BASED")["streams"][0]]
+    }
+    state = stream_state(shard_seq_numbers={"shardId-1": 17})(names[2])
+    result = run_tap(catalog=catalog, state=state, check=False)
+    assert_one_error_line(result, names[2], "shard_seq_numbers", "remove bookmarks.")
+    assert not result.of_type("STATE") and not result.of_type("SCHEMA")

@@ -6,6 +6,7 @@ defaults (no index views; LOG_BASED where a table has a stream) and Meltano's ow
 between runs.
 """
 
+import hashlib
 import json
 import re
 from decimal import Decimal
@@ -89,3 +90,47 @@ def test_meltano_run_extracts_a_table_then_only_its_changes_from_stored_state(me
     deleted = by_id["item-007"]
     assert {k: v for k, v in deleted.items() if k != "_sdc_deleted_at"} == _expected(7)  # the last values
     assert deleted["_sdc_deleted_at"].endswith("Z")
+
+
+def test_meltano_stream_maps_hash_drop_and_flatten_every_stream_including_a_view(meltano_project, make_table):
+    """`meltano run tap-dynamodb hide-customer-pii target-jsonl` with the repository's example map,
+    pointed at this test's table: email hashed, ssn dropped, the address map flattened, in the
+    table's stream and in its index view's, so that no column escapes the map."""
+    items = [
+        {
+            "id": {"S": f"c{n}"},
+            "email": {"S": f"person{n}@example.com"},
+            "ssn": {"S": f"000-00-{n:04d}"},
+            "address": {"M": {"city": {"S": "Lyon"}, "zip": {"N": str(69000 + n)}}},
+        }
+        for n in range(5)
+    ]
+    table = make_table(items=items, name_prefix="customers", global_indexes=[("by_email", ("email", "S"), None, "ALL")])
+    project = meltano_project
+    text = (project.dir / "meltano.yml").read_text()
+    (project.dir / "meltano.yml").write_text(
+        text.replace("          customers:", f"          {table}:").replace(
+            "          customers__by_email:", f"          {table}__by_email:"
+        )
+    )
+    project.env["TAP_DYNAMODB_TABLES"] = json.dumps([table])
+    project.env["TAP_DYNAMODB__SELECT"] = json.dumps(["*.*"])  # the view too, this time
+
+    project.run("install")
+    project.run("run", "tap-dynamodb", "hide-customer-pii", "target-jsonl")
+
+    expected = sorted(
+        (
+            {
+                "id": f"c{n}",
+                "email": hashlib.md5(f"person{n}@example.com".encode()).hexdigest(),
+                "address__city": "Lyon",
+                "address__zip": 69000 + n,
+            }
+            for n in range(5)
+        ),
+        key=lambda row: row["id"],
+    )
+    for stream in (table, f"{table}__by_email"):
+        rows = sorted(project.jsonl(f"output/{stream}.jsonl"), key=lambda row: row["id"])
+        assert rows == expected, stream
