@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from tap_dynamodb.errors import TapError
@@ -81,11 +83,39 @@ def test_string_numbers_and_booleans_are_accepted(key, value, expected):
     assert getattr(parse_config({"region_name": "us-east-1", key: value}), key) == expected
 
 
-def test_unknown_keys_are_accepted_silently():
-    raw = {"region_name": "eu-west-1", "some_future_key": {"x": 1}, "tables": ["a*"], "start_date": "2020-01-01"}
-    config = parse_config(raw)
+def test_unknown_keys_that_resemble_no_setting_get_one_warning_line(caplog):
+    raw = {
+        "region_name": "eu-west-1",
+        "some_future_key": {"x": 1},
+        "tables": ["a*"],
+        "start_date": "2020-01-01",
+        "_meltano_internal": 1,
+    }
+    with caplog.at_level(logging.WARNING, logger="tap_dynamodb"):
+        config = parse_config(raw)
     assert config.region_name == "eu-west-1"
     assert config.tables == ["a*"]  # the known keys are read; unknown ones are ignored (Meltano may pass extras)
+    warnings = [r.getMessage() for r in caplog.records]
+    assert warnings == ["Config keys the tap does not read (ignored): some_future_key, start_date"]
+
+
+@pytest.mark.parametrize(
+    "key, meant",
+    [
+        ("endpiont_url", "endpoint_url"),
+        ("region", "region_name"),
+        ("REGION_NAME", "region_name"),
+        ("scan-segments", "scan_segments"),
+        ("max_attempt", "max_attempts"),
+        ("consistent_reads", "consistent_read"),
+        ("table", "tables"),
+        ("aws_access_key", "aws_access_key_id"),
+        ("exclude", "exclude_tables"),
+    ],
+)
+def test_a_key_close_to_a_setting_is_an_error_naming_it(key, meant):
+    with pytest.raises(TapError, match=rf"config key '{key}' is not a setting; did you mean {meant}\?"):
+        parse_config({"region_name": "eu-west-1", key: "x"})
 
 
 def test_static_keys_with_session_token():
