@@ -1,32 +1,42 @@
 """End-to-end demo of tap-dynamodb against DynamoDB Local (``make demo``).
 
-1. starts DynamoDB Local on a free port,
+1. starts DynamoDB Local on a free port, its tables kept in ``<workdir>/db``,
 2. creates ``demo_orders`` (hash ``order_id`` S, range ``line`` N, stream
    NEW_AND_OLD_IMAGES) with ~50 items covering every DynamoDB type,
 3. runs discovery, selects ``demo_orders`` as LOG_BASED, runs a first sync,
 4. updates one item, deletes one, inserts one, and runs a second sync from
-   the first run's final STATE.
+   the first run's final STATE,
+5. ends with commands to try the tap by hand that work as printed: start
+   DynamoDB Local again on a fixed port (``--hint-port``, 8000) with the
+   demo's tables, and run the tap's console script by its path with a config
+   (``local-config.json``) that points at that port.
 
-Every tap command line is printed so you can copy it.  Exits non-zero (with
-the tap's stderr) if a tap run fails.
+Every tap command line is printed.  Exits non-zero (with the tap's stderr) if
+a tap run fails.
+
+    python -m devtools.demo [--workdir DIR] [--hint-port N]
 """
 
 from __future__ import annotations
 
+import argparse
 import decimal
 import json
+import os
 import shlex
 import shutil
 import sys
 from pathlib import Path
+from typing import Optional
 
 from devtools import tap_runner
-from devtools.dynamodb_local import LOCAL_CREDENTIALS, REPO_ROOT, DynamoDBLocal, DynamoDBLocalError
+from devtools.dynamodb_local import LOCAL_CREDENTIALS, REPO_ROOT, DynamoDBLocal, DynamoDBLocalError, _tcp_open
 
 TABLE = "demo_orders"
 ITEM_COUNT = 50
-# Files written by the demo (config, catalog, state); output/ is git-ignored.
+# Files written by the demo (config, catalog, state, the tables in db/); output/ is git-ignored.
 DEMO_DIR = REPO_ROOT / "output" / "demo"
+HINT_PORT = 8000  # where the closing hint starts DynamoDB Local again
 
 
 # --------------------------------------------------------------------------
@@ -180,7 +190,7 @@ def select_log_based(catalog: dict) -> dict:
     raise DemoError(f"discovery did not return a stream for {TABLE}")
 
 
-def demo(server: DynamoDBLocal, workdir: Path) -> None:
+def demo(server: DynamoDBLocal, workdir: Path, hint_port: int = HINT_PORT) -> None:
     import boto3
 
     client = boto3.client("dynamodb", **server.client_kwargs())
@@ -242,26 +252,82 @@ def demo(server: DynamoDBLocal, workdir: Path) -> None:
     print("--- final STATE ---")
     print(dumps(second.last_state))
 
+    last_state_path = tap_runner.write_json(workdir / "last-state.json", second.last_state)
+    print_hint(workdir, hint_port, last_state_path)
+
+
+def shown(path: Path) -> str:
+    """A path as the hint prints it: relative to the repository root (the hint's `cd`) when inside it."""
+    path = Path(path).absolute()
+    try:
+        return str(path.relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def hint_tap_command() -> list[str]:
+    """The tap's console script next to this interpreter (the venv's), by its path: `tap-dynamodb`
+    alone is not on PATH unless the venv is activated."""
+    return [
+        shown(Path(part)) if os.sep in part else part for part in tap_runner.tap_command(prefer_console_script=True)
+    ]
+
+
+def print_hint(workdir: Path, port: int, last_state: Path) -> None:
+    """Commands to try the tap by hand, each working as printed (tests/integration/test_demo_hint.py)."""
+    config = dict(LOCAL_CREDENTIALS, endpoint_url=f"http://127.0.0.1:{port}")
+    config_path = tap_runner.write_json(workdir / "local-config.json", config)
+    cd = "cd " + shlex.quote(str(REPO_ROOT))
+    python = shown(Path(sys.executable))
+    server = [python, "-m", "devtools.dynamodb_local", "run", "--port", str(port), "--db-path", shown(workdir / "db")]
+    tap = [*hint_tap_command(), "--config", shown(config_path)]
+    catalog = ["--catalog", shown(workdir / "catalog.json")]
+
+    def command(*parts: str, output: Optional[Path] = None) -> str:
+        line = "  $ " + shlex.join(parts)
+        return line + (" > " + shlex.quote(shown(output)) if output else "")
+
     heading("Done")
-    print(
-        f"Config, catalog and state files are kept in {workdir}.\n"
-        "To try the tap by hand, start DynamoDB Local in another terminal, set\n"
-        "endpoint_url in config.json to the printed endpoint, and run:\n"
-        "  python -m devtools.dynamodb_local run --port 8000\n"
-        "  tap-dynamodb --config config.json --discover > catalog.json\n"
-        "  tap-dynamodb --config config.json --catalog catalog.json --state state.json"
+    lines = [
+        f"Config, catalog and state files are kept in {shown(workdir)}, the demo's tables in {shown(workdir / 'db')}.",
+        f"To try the tap by hand, start DynamoDB Local again with those tables on port {port}, in another",
+        "terminal (Ctrl-C stops it):",
+        "  $ " + cd,
+        command(*server),
+        f"then here ({shown(config_path)} points at port {port}): a connection check, discovery, a first",
+        "sync of the whole table, and a sync from the demo's last STATE (only changes made since):",
+        "  $ " + cd,
+        command(*tap, "--test"),
+        command(*tap, "--discover", output=workdir / "discovered.json"),
+        command(*tap, *catalog, output=workdir / "first-sync.jsonl"),
+        command(*tap, *catalog, "--state", shown(last_state)),
+    ]
+    if _tcp_open(port):
+        lines.append(
+            f"(Port {port} is in use right now: stop what listens there first, or run the demo with "
+            f"`{python} -m devtools.demo --hint-port N`.)"
+        )
+    print("\n".join(lines))
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devtools.demo", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workdir", type=Path, default=DEMO_DIR, help=f"files and tables (default: {shown(DEMO_DIR)})")
+    parser.add_argument(
+        "--hint-port",
+        type=int,
+        default=HINT_PORT,
+        help=f"port of the closing hint's DynamoDB Local (default: {HINT_PORT})",
     )
-
-
-def main() -> int:
-    workdir = DEMO_DIR
+    args = parser.parse_args(argv)
+    workdir = args.workdir.absolute()
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     try:
         heading("0. Starting DynamoDB Local")
-        with DynamoDBLocal() as server:
+        with DynamoDBLocal(db_path=workdir / "db") as server:
             print(f"DynamoDB Local at {server.endpoint_url}")
-            demo(server, workdir)
+            demo(server, workdir, args.hint_port)
     except (DemoError, DynamoDBLocalError) as exc:
         print(f"\ndemo failed: {exc}", file=sys.stderr)
         return 1

@@ -286,6 +286,15 @@ SETTINGS: tuple[Setting, ...] = (
         3,
         minimum=1,
     ),
+    Setting(
+        "number_format",
+        "string",
+        "Number format",
+        "How DynamoDB numbers are written: number (exact JSON numbers) or string (their exact decimal text, "
+        "typed string with format singer.decimal, for targets that load JSON numbers as DOUBLE).",
+        "number",
+        choices=("number", "string"),
+    ),
 )
 
 BY_NAME: Mapping[str, Setting] = {setting.name: setting for setting in SETTINGS}
@@ -319,6 +328,7 @@ class Config:
     infer_schema_sample_size: int
     default_replication_method: str
     stream_tip_empty_pages: int
+    number_format: str
 
     def secrets(self) -> list[str]:
         """Every configured value that must never be printed."""
@@ -410,8 +420,9 @@ def unknown_keys(raw: dict[str, Any]) -> list[str]:
             continue
         meant = close_setting(str(key))
         if meant is not None:
-            raise TapError(f"config key {key!r} is not a setting; did you mean {meant}? (tap-dynamodb --about "
-                           "lists every setting)")
+            raise TapError(
+                f"config key {key!r} is not a setting; did you mean {meant}? (tap-dynamodb --about lists every setting)"
+            )
         unknown.append(str(key))
     return unknown
 

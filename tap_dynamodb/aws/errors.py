@@ -103,9 +103,11 @@ def describe_aws_error(exc: BaseException, doing: str, endpoint: Optional[str] =
         return TapError(f"AWS error while {doing}: {code}: {error_message(exc)}")
     if isinstance(exc, SSLError):
         where = endpoint or "the AWS endpoint"
-        return TapError(f"the TLS handshake with {where} failed while {doing}: if the endpoint speaks plain HTTP "
-                        "(DynamoDB Local does), write http:// in endpoint_url; otherwise point AWS_CA_BUNDLE at the "
-                        "CA that signed its certificate")
+        return TapError(
+            f"the TLS handshake with {where} failed while {doing}: if the endpoint speaks plain HTTP "
+            "(DynamoDB Local does), write http:// in endpoint_url; otherwise point AWS_CA_BUNDLE at the "
+            "CA that signed its certificate"
+        )
     if isinstance(exc, (EndpointConnectionError, ConnectTimeoutError)):
         where = endpoint or "the AWS endpoint"
         return TapError(f"cannot connect to {where} while {doing}; check endpoint_url/region_name and the network")

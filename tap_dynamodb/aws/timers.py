@@ -1,7 +1,9 @@
 """An http_request_duration metric for every Scan and GetRecords call, from botocore's per-call events.
 
 The timer spans the whole call, botocore's retries included: one point per call (a page),
-none per item.
+none per item. Points of calls that succeeded are logged at DEBUG, of calls that failed at
+INFO (metrics.py): one line per page at INFO made most of a long sync's stderr, and the
+progress lines and the sync report (output/report.py) already say how fast pages come.
 """
 
 from __future__ import annotations

@@ -29,6 +29,9 @@ RAW_KEY = "_tap_dynamodb_raw"
 NUMBERS_CHECKED_KEY = "_tap_dynamodb_numbers_checked"
 FAST_OPERATIONS = ("before-parse.dynamodb.Scan", "before-parse.dynamodb-streams.GetRecords")
 _EMPTY = b"{}"
+# An untagged empty map is `{}` wherever it sits: a map value (`"e":{}`), a list element
+# (`[{}`, `,{}`). A GetRecords body without the two bytes needs no repair walk.
+_UNTAGGED_MAP = b"{}"
 
 
 def _take_raw_body(
@@ -49,7 +52,7 @@ def _take_raw_body(
         raw = orjson.loads(body)
     except orjson.JSONDecodeError:
         return
-    if b":{}" in body and getattr(operation_model, "name", None) == "GetRecords":
+    if _UNTAGGED_MAP in body and getattr(operation_model, "name", None) == "GetRecords":
         repair_empty_maps(raw)
     customized_response_dict[RAW_KEY] = raw
     customized_response_dict[NUMBERS_CHECKED_KEY] = numbers_are_json(body)
@@ -60,27 +63,40 @@ def repair_empty_maps(answer: dict[str, Any]) -> None:
     """Give untagged empty maps in stream images their "M" tag, in place.
 
     DynamoDB Local writes an empty map in a stream image as `{}` instead of `{"M": {}}` (its
-    Scan is right). The check for `:{}` in the body keeps this walk off every other page.
+    Scan is right), as a map value and as a list element at any depth. Only bodies that hold
+    `{}` are walked (see _take_raw_body), so this walk stays off every other page.
     """
     for record in answer.get("Records") or ():
         change = record.get("dynamodb") or {}
         for image in (change.get("NewImage"), change.get("OldImage"), change.get("Keys")):
             if image:
-                _tag_empty_maps(image)
+                _tag_members(image)
 
 
-def _tag_empty_maps(attributes: dict[str, Any]) -> None:
+def _tag_members(attributes: dict[str, Any]) -> None:
+    """Tag the empty maps among a map's (or an image's) typed values, at any depth."""
     for name, typed in attributes.items():
         if typed == {}:
             attributes[name] = {MAP: {}}
-        elif MAP in typed:
-            _tag_empty_maps(typed[MAP])
-        elif LIST in typed:
-            for position, element in enumerate(typed[LIST]):
-                if element == {}:
-                    typed[LIST][position] = {MAP: {}}
-                elif MAP in element or LIST in element:
-                    _tag_empty_maps({"_": element})
+        else:
+            _tag_nested(typed)
+
+
+def _tag_nested(typed: Any) -> None:
+    """Tag the empty maps inside one typed value: in its members (M) or elements (L)."""
+    if not isinstance(typed, dict):
+        return  # not a typed value: left for the decoder to refuse
+    members = typed.get(MAP)
+    if isinstance(members, dict):
+        _tag_members(members)
+        return
+    elements = typed.get(LIST)
+    if isinstance(elements, list):
+        for position, element in enumerate(elements):
+            if element == {}:
+                elements[position] = {MAP: {}}
+            else:
+                _tag_nested(element)
 
 
 def body_complete(headers: Mapping[str, Any], body: bytes) -> bool:

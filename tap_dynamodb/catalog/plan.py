@@ -76,12 +76,20 @@ def _default_method(entry: dict[str, Any], top: dict[str, Any], default: str) ->
     stream_id = entry["tap_stream_id"]
     valid = top.get(VALID_METHODS_KEY)
     if default == LOG_BASED and isinstance(valid, list) and LOG_BASED in valid:
-        LOGGER.info("Stream %s has no replication-method in its metadata; using LOG_BASED "
-                    "(config key default_replication_method)", stream_id)
+        LOGGER.info(
+            "Stream %s has no replication-method in its metadata; using LOG_BASED "
+            "(config key default_replication_method)",
+            stream_id,
+        )
         return LOG_BASED
     if default == LOG_BASED:
-        LOGGER.info("Stream %s has no replication-method in its metadata and its table offers no LOG_BASED "
-                    "(%s in the catalog: %s); using FULL_TABLE", stream_id, VALID_METHODS_KEY, valid)
+        LOGGER.info(
+            "Stream %s has no replication-method in its metadata and its table offers no LOG_BASED "
+            "(%s in the catalog: %s); using FULL_TABLE",
+            stream_id,
+            VALID_METHODS_KEY,
+            valid,
+        )
     else:
         LOGGER.info("Stream %s has no replication-method in its metadata; using FULL_TABLE", stream_id)
     return FULL_TABLE
@@ -154,7 +162,9 @@ def selected_streams(raw_catalog: Any, default_method: str = FULL_TABLE) -> list
             )
         )
     if entries and not plans:
-        raise TapError(f"the catalog has {len(entries)} stream(s) but selects none: set \"selected\": true in a "
-                       "stream's top-level metadata (breadcrumb []), or select streams with your runner "
-                       "(e.g. meltano select)")
+        raise TapError(
+            f'the catalog has {len(entries)} stream(s) but selects none: set "selected": true in a '
+            "stream's top-level metadata (breadcrumb []), or select streams with your runner "
+            "(e.g. meltano select)"
+        )
     return plans

@@ -6,10 +6,18 @@ Two ways to ask for it, both turned into the same `Projection`:
   (that is the key Stitch reads) with aliases in `tap-dynamodb.expression-attributes`
   (a JSON object of "#alias" → attribute name), including nested paths (`m.x`) and list
   indexes (`l[0]`).
-Key properties are always kept. The expression sent to DynamoDB aliases every name
-(#p0, #p1, ...), so reserved words (`name`, `date`), dots and spaces in names all work.
-`Projection.apply` does to a wire-form item what DynamoDB does to a scanned one, so a stream
-image (LOG_BASED) carries exactly the attributes a Scan would.
+Key properties are always kept. The expression sent to DynamoDB aliases only the names that
+need it (#p0, #p1, ...): reserved words (`name`, `date`, in any case; reserved.py) and names
+that are not plain identifiers (a letter, then letters, digits or _), such as ones with dots,
+spaces or non-ASCII letters. Every other name goes as written, so a Stitch expression of plain
+names reaches DynamoDB as the user wrote it.
+
+DynamoDB refuses a ProjectionExpression over 4 KB (MAX_EXPRESSION_LENGTH). A projection whose
+expression cannot fit is applied client-side: the Scan reads whole items and the reader keeps
+what `Projection.apply` keeps (a projection saves bandwidth, not read capacity: a Scan consumes
+capacity for whole items either way). `Projection.apply` does to a wire-form item what DynamoDB
+does to a scanned one, so the records are the same, and a stream image (LOG_BASED) carries
+exactly the attributes a Scan would.
 """
 
 from __future__ import annotations
@@ -17,10 +25,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 from ..errors import TapError
 from ..page import WireItem
+from .reserved import RESERVED_WORDS
 
 STITCH_PROJECTION_KEY = "tap-mongodb.projection"
 STITCH_NAMES_KEY = "tap-dynamodb.expression-attributes"
@@ -30,6 +39,12 @@ DocPath = tuple[Step, ...]
 Tree = dict[Any, Any]  # keys: Step; step → subtree (a Tree) or None (the whole value)
 _ELEMENT = re.compile(r"(#?)([^\s.\[\]#,]+)\s*((?:\[\s*\d+\s*\]\s*)*)")
 _INDEX = re.compile(r"\d+")
+_PLAIN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+MAX_EXPRESSION_LENGTH = 4096
+"""DynamoDB's limit on an expression (4 KB); the expression is ASCII (names that are not are aliased)."""
+
+Projector = Callable[[WireItem], WireItem]
 
 
 class Projection:
@@ -47,8 +62,24 @@ class Projection:
         """The attributes whose (whole or partial) value the projection keeps."""
         return set(self._tree)
 
+    @property
+    def server_side(self) -> bool:
+        """True when DynamoDB takes the expression (it is at most MAX_EXPRESSION_LENGTH long)."""
+        return len(self.expression) <= MAX_EXPRESSION_LENGTH
+
+    @property
+    def client_side(self) -> Optional[Projector]:
+        """`apply`, which the scan must run on every item when the expression cannot be sent; else None."""
+        return None if self.server_side else self.apply
+
     def scan_params(self) -> dict[str, Any]:
-        return {"ProjectionExpression": self.expression, "ExpressionAttributeNames": dict(self.names)}
+        """The Scan parameters of the projection; none when it must be applied client-side."""
+        if not self.server_side:
+            return {}
+        params: dict[str, Any] = {"ProjectionExpression": self.expression}
+        if self.names:  # DynamoDB refuses an empty ExpressionAttributeNames
+            params["ExpressionAttributeNames"] = dict(self.names)
+        return params
 
     def apply(self, item: WireItem) -> WireItem:
         """The projection of a wire-form item, as DynamoDB would return it from a Scan.
@@ -67,14 +98,19 @@ class Projection:
         return f"Projection({self.paths!r})"
 
 
+def needs_alias(name: str) -> bool:
+    """True when DynamoDB cannot take the name as written: a reserved word, or not a plain identifier."""
+    return not _PLAIN_NAME.fullmatch(name) or name.upper() in RESERVED_WORDS
+
+
 def _path_expression(path: DocPath, aliases: dict[str, str]) -> str:
     text = ""
     for step in path:
         if isinstance(step, int):
             text += f"[{step}]"
         else:
-            alias = aliases.setdefault(step, f"#p{len(aliases)}")
-            text += ("." if text else "") + alias
+            name = aliases.setdefault(step, f"#p{len(aliases)}") if needs_alias(step) else step
+            text += ("." if text else "") + name
     return text
 
 

@@ -1,7 +1,15 @@
 """Progress while a sync runs and a short report when it ends, on stderr.
 
-Progress is Singer `record_count` counter points (metrics.py), which Meltano and other
-runners parse; request timers come from the AWS clients (aws/timers.py).
+Every few seconds (RECORD_COUNT_INTERVAL) while a stream's records flow, two lines:
+- a Singer `record_count` counter point (metrics.py): the records since the stream's last
+  point, an increment, as singer-python's counters are; runners such as Meltano sum them;
+- a progress line for people: records so far, records/s and, while a scan runs and the item
+  count is known (DescribeTable's ItemCount, the index's for an index stream), percent and an
+  ETA. ItemCount is refreshed by DynamoDB about every six hours, hence `~`; past it the line
+  says so rather than show more than 100%. A resumed scan shows no percent (the records of the
+  interrupted run are not counted here), nor does a LOG_BASED stream once it reads changes
+  from its DynamoDB stream (their number is unknown). A line, not a bar: stderr is often a log.
+Request timers come from the AWS clients (aws/timers.py), at DEBUG.
 
 Costs are per page, never per item: the replication code calls `Report.page()` once per
 Scan page or GetRecords answer, so the hot loop over items is untouched.
@@ -14,16 +22,18 @@ bookmark, reset...). It replaces Stitch's "loading report" for people running by
 from __future__ import annotations
 
 import logging
+import math
 import time
-from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Optional
 
 from .. import metrics
 from ..replication.bookmarks import Bookmark
 
 LOGGER = logging.getLogger("tap_dynamodb")
 
-RECORD_COUNT_INTERVAL = 5.0  # seconds between record_count points of a stream that is still running
+RECORD_COUNT_INTERVAL = 5.0  # seconds between progress lines (and record_count points) of a running stream
 
 FIRST_RUN = "first run"
 RESUMED = "resumed from bookmark"
@@ -45,41 +55,92 @@ def start_origin(bookmark: Bookmark, method: str, was_reset: bool) -> str:
     return NEW_VERSION if bookmark.initial_full_table_complete else FIRST_RUN
 
 
+def item_count(table: dict[str, Any], index_name: Optional[str]) -> Optional[int]:
+    """DescribeTable's ItemCount of the table, or of the index an index stream reads; None if unknown."""
+    if index_name is None:
+        count = table.get("ItemCount")
+    else:
+        indexes = (table.get("GlobalSecondaryIndexes") or []) + (table.get("LocalSecondaryIndexes") or [])
+        count = next((index.get("ItemCount") for index in indexes if index.get("IndexName") == index_name), None)
+    return count if isinstance(count, int) and not isinstance(count, bool) else None
+
+
+def format_duration(seconds: float) -> str:
+    """12s, 3m05s, 2h10m."""
+    whole = max(0, math.ceil(seconds - 0.5))
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m{whole % 60:02d}s"
+    return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
+
+
+SCAN = "scan"
+CHANGES = "changes"
+
+
 @dataclass
 class StreamReport:
-    """What one stream's sync did."""
+    """What one stream's sync did, and how far its present phase (a scan, or reading changes) is."""
 
     stream: str
     method: str
     origin: str
-    started: float = field(default_factory=time.monotonic)
+    started: float
+    item_count: Optional[int] = None  # DescribeTable's, as the stream started
     finished: Optional[float] = None
     records: int = 0
     pages: int = 0
     shards: int = 0
     unreported: int = 0  # records not yet in a record_count point
-    last_point: float = field(default_factory=time.monotonic)
+    last_point: float = 0.0
+    phase: str = SCAN
+    phase_started: float = 0.0
+    phase_records: int = 0
+    expected: Optional[int] = None  # records the present phase should write (a fresh scan: ItemCount)
+    resumed_scan: bool = False
 
-    @property
-    def seconds(self) -> float:
-        return (self.finished or time.monotonic()) - self.started
+    def __post_init__(self) -> None:
+        self.last_point = self.phase_started = self.started
 
-    @property
-    def rate(self) -> float:
-        return self.records / self.seconds if self.seconds > 0 else 0.0
+    def seconds(self, now: float) -> float:
+        return (self.finished or now) - self.started
+
+    def rate(self, now: float) -> float:
+        seconds = self.seconds(now)
+        return self.records / seconds if seconds > 0 else 0.0
 
 
 class Report:
     """Per-stream counters of one run; call it from the thread that writes records."""
 
-    def __init__(self, interval: float = RECORD_COUNT_INTERVAL):
-        self.interval = interval
-        self.streams: Dict[str, StreamReport] = {}
+    def __init__(self, interval: Optional[float] = None, clock: Callable[[], float] = time.monotonic):
+        self.interval = RECORD_COUNT_INTERVAL if interval is None else interval
+        self.clock = clock
+        self.streams: dict[str, StreamReport] = {}
 
-    def start(self, stream: str, method: str, origin: str) -> StreamReport:
-        entry = StreamReport(stream, method, origin)
+    def start(self, stream: str, method: str, origin: str, item_count: Optional[int] = None) -> StreamReport:
+        """A stream's sync starts; `item_count` is DescribeTable's ItemCount of what it reads."""
+        entry = StreamReport(stream, method, origin, self.clock(), item_count)
+        entry.resumed_scan = origin == RESUMED
+        entry.expected = None if entry.resumed_scan else item_count
         self.streams[stream] = entry
         return entry
+
+    def scan_started(self, stream: str, resumed: bool) -> None:
+        """A full scan begins (FULL_TABLE, or LOG_BASED's initial load or re-replication);
+        `resumed` when it continues an interrupted one."""
+        entry = self._entry(stream)
+        self._phase(entry, SCAN, None if resumed else entry.item_count)
+        entry.resumed_scan = resumed
+
+    def changes_started(self, stream: str) -> None:
+        """LOG_BASED: reading changes from the DynamoDB stream, how many is unknown."""
+        self._phase(self._entry(stream), CHANGES, None)
+
+    def _phase(self, entry: StreamReport, phase: str, expected: Optional[int]) -> None:
+        entry.phase, entry.expected = phase, expected
+        entry.phase_started, entry.phase_records = self.clock(), 0
 
     def _entry(self, stream: str) -> StreamReport:
         """The stream's entry; readers driven without sync() (tests, tools) get one on first use."""
@@ -91,14 +152,40 @@ class Report:
         entry = self._entry(stream)
         entry.pages += 1
         entry.records += records
+        entry.phase_records += records
         entry.unreported += records
-        now = time.monotonic()
+        now = self.clock()
         if now - entry.last_point >= self.interval:
             self._record_count(entry, now)
+            LOGGER.info("%s", self.progress_line(entry, now))
+
+    def progress_line(self, entry: StreamReport, now: float) -> str:
+        """`Progress of orders: 30000 records, 3000 records/s, ~50% of ~60000 items, ETA 10s`."""
+        seconds = now - entry.phase_started
+        rate = entry.phase_records / seconds if seconds > 0 else 0.0
+        head = f"Progress of {entry.stream}: {entry.records} records"
+        if entry.phase == CHANGES:
+            return f"{head}; DynamoDB stream: {entry.phase_records} changes, {rate:.0f} records/s (total unknown)"
+        head += f", {rate:.0f} records/s"
+        if entry.resumed_scan:
+            return f"{head} (resumed scan: the interrupted run's records are not counted, so no percent)"
+        total = entry.expected
+        if not total:
+            return head
+        done = entry.phase_records
+        if done > total:
+            return f"{head}, past the ~{total} items of ItemCount (DynamoDB refreshes it about every 6 hours)"
+        if done == total:
+            return f"{head}, ~100% of ~{total} items"
+        eta = format_duration((total - done) / rate) if rate > 0 else "unknown"
+        return f"{head}, ~{100 * done // total}% of ~{total} items, ETA {eta}"
 
     def reset(self, stream: str) -> None:
         """LOG_BASED: the bookmarks could not be continued (stream aged out or replaced); re-replicating."""
-        self._entry(stream).origin = STREAM_RESET
+        entry = self._entry(stream)
+        entry.origin = STREAM_RESET
+        self._phase(entry, SCAN, entry.item_count)
+        entry.resumed_scan = False
 
     def shard(self, stream: str) -> None:
         """LOG_BASED: one shard has been read (to its end or up to now)."""
@@ -110,7 +197,7 @@ class Report:
         if records is not None and records > entry.records:
             entry.unreported += records - entry.records
             entry.records = records
-        entry.finished = time.monotonic()
+        entry.finished = self.clock()
         self._record_count(entry, entry.finished)
         return entry
 
@@ -119,19 +206,28 @@ class Report:
         entry.unreported = 0
         entry.last_point = now
 
-    def summary_lines(self) -> List[str]:
+    def summary_lines(self) -> list[str]:
         """The sync report: a header and one aligned line per stream."""
         if not self.streams:
             return []
+        now = self.clock()
         rows = [("stream", "method", "records", "pages", "shards", "seconds", "records/s", "started")]
         for e in self.streams.values():
             status = e.origin if e.finished is not None else f"{e.origin}; did not finish"
-            rows.append((e.stream, e.method, str(e.records), str(e.pages),
-                         str(e.shards) if e.method == "LOG_BASED" else "-",
-                         f"{e.seconds:.1f}", f"{e.rate:.0f}", status))
+            rows.append(
+                (
+                    e.stream,
+                    e.method,
+                    str(e.records),
+                    str(e.pages),
+                    str(e.shards) if e.method == "LOG_BASED" else "-",
+                    f"{e.seconds(now):.1f}",
+                    f"{e.rate(now):.0f}",
+                    status,
+                )
+            )
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
-        return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1]
-                for row in rows]
+        return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1] for row in rows]
 
     def log_summary(self) -> None:
         lines = self.summary_lines()

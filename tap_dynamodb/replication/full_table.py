@@ -4,8 +4,25 @@ Bookmarks (bookmarks.ScanProgress), written after the records of every page:
 - one segment: the last evaluated key, as Stitch writes it, so a Stitch state resumes here;
 - several: the segment count (fixed until the scan ends), each segment's last key and the
   finished segments, so a resume continues every segment.
-Versions follow Stitch: a new version per complete run (an interrupted run keeps its own),
-ACTIVATE_VERSION at the start of the very first run and at the end of each complete run.
+
+Versions follow Stitch: every RECORD carries its scan's version, each full scan gets a new one
+(an interrupted scan keeps its own when resumed), and on ACTIVATE_VERSION v a versioning target
+(Stitch, MeltanoLabs target-postgres) drops the stream's rows of older versions. The rule, one
+ACTIVATE_VERSION per version where it is needed:
+- The stream's first version (no version in the bookmark: a first run, or a run after a reset
+  for a changed replication method) is activated at the start of its scan: as far as the state
+  knows there is no copy to keep, and the records show up as they arrive. Not again at the end:
+  every row the target holds then carries this version, so a second message would drop nothing.
+- A version that replaces a complete copy (a run after a complete run; a LOG_BASED
+  re-replication, whose reset keeps the old version for this) is activated at the end of its
+  scan, once the new copy is complete: until then the old rows stay.
+- A resumed scan activates its version at its end. The interrupted run may have activated it at
+  its start (an interrupted first run) or not (an interrupted re-scan or re-replication), and
+  the state cannot always tell which (a LOG_BASED reset clears initial_full_table_complete;
+  Stitch's states say nothing of it). Activating the active version again drops nothing;
+  leaving a replacing version unactivated would keep deleted rows and, at Stitch, hide the copy.
+An ACTIVATE_VERSION at the end comes before the STATE that marks the scan complete, so a state
+a target has confirmed never skips it.
 """
 
 from __future__ import annotations
@@ -81,10 +98,13 @@ def scan_to_output(ctx: SyncContext, plan: StreamPlan, table: dict[str, Any], ve
     if total > 1:
         progress.segments = total
     count = 0
-    decoder = RecordDecoder(plan.schema)
+    decoder = RecordDecoder(plan.schema, ctx.config.number_format)
     try:
         limiter = limiter_for(ctx.config.max_read_capacity_units_per_second)
-        for page in parallel_pages(ctx.clients.dynamodb, scan_request(ctx, plan), segments, total, limiter=limiter):
+        project = plan.projection.client_side if plan.projection else None  # an expression over 4 KB
+        for page in parallel_pages(
+            ctx.clients.dynamodb, scan_request(ctx, plan), segments, total, limiter=limiter, project=project
+        ):
             count += write_page(ctx, plan, decoder, page.items, page.numbers_checked, version)
             if progress.page_done(total, page.after.segment, page.after.last_key):
                 ctx.save_state()
@@ -116,26 +136,26 @@ def _scan_error(plan: StreamPlan, exc: ClientError, resumed: bool) -> TapError:
 
 
 def sync_full_table(ctx: SyncContext, plan: StreamPlan, table: dict[str, Any]) -> int:
-    """One FULL_TABLE run of a stream, with Stitch's version semantics."""
+    """One full scan of a stream (FULL_TABLE, or LOG_BASED's), with the version rule of the module docstring."""
     bookmark = ctx.state.bookmark(plan.stream_id)
-    first_run = bookmark.version is None
-    if first_run and bookmark.scan.in_progress:
+    if bookmark.version is None and bookmark.scan.in_progress:
         # The records before this bookmark went out under an unknown version; a fresh version
         # activated after only the rest would make a versioning target delete them.
         LOGGER.warning(
             "The state's scan bookmark for %s has no version: reading the table from the start", plan.stream_id
         )
         bookmark.scan = ScanProgress()
-    # an interrupted scan (never a first run, after the lines above) continues under its own version
-    version = (
-        bookmark.version if bookmark.scan.in_progress and bookmark.version is not None else int(time.time() * 1000)
-    )
+    first_version = bookmark.version is None
+    resumed = bookmark.scan.in_progress  # (never a first version, after the lines above)
+    version = bookmark.version if resumed and bookmark.version is not None else int(time.time() * 1000)
     bookmark.version = version
     ctx.save_state()
-    if first_run:
+    if first_version:
         ctx.writer.activate_version(plan.name, version)
+    ctx.report.scan_started(plan.name, resumed)
     count = scan_to_output(ctx, plan, table, version)
-    ctx.writer.activate_version(plan.name, version)
+    if not first_version:
+        ctx.writer.activate_version(plan.name, version)
     bookmark.initial_full_table_complete = True
     ctx.save_state()
     return count

@@ -119,7 +119,9 @@ def _read_pass(ctx: SyncContext, plan: StreamPlan, stream_arn: str, started: flo
     shards = list_shards(api, stream_arn)
     finished, positions = _current_bookmarks(ctx, plan, shards)
     bookmark = ctx.state.bookmark(plan.stream_id)
-    decoder = ChangeDecoder(RecordDecoder(plan.schema), plan.projection.apply if plan.projection else None)
+    decoder = ChangeDecoder(
+        RecordDecoder(plan.schema, ctx.config.number_format), plan.projection.apply if plan.projection else None
+    )
     closed_while_read = False
     for reader in walk(
         api,
@@ -156,6 +158,7 @@ def _replicate(ctx: SyncContext, plan: StreamPlan, table: dict[str, Any], stream
         sync_full_table(ctx, plan, table)
     # A Stitch state has no stream_arn: its bookmarks belong to the table's present DynamoDB stream.
     bookmark.shards.stream_arn = stream_arn
+    ctx.report.changes_started(plan.name)
     for _ in range(MAX_PASSES):
         if not _read_pass(ctx, plan, stream_arn, started):
             break

@@ -20,9 +20,10 @@ from ..aws.api import TableAccessDenied, TableNotFound
 from ..aws.errors import describe_aws_error
 from ..catalog.plan import FULL_TABLE, LOG_BASED, StreamPlan, selected_streams
 from ..errors import TapError
-from ..output.report import start_origin
+from ..output.report import item_count, start_origin
 from ..timestamps import utc_now_iso
 from ..values.changes import with_deleted_at
+from ..values.schema import records_schema
 from .context import SyncContext
 from .full_table import sync_full_table
 from .log_based import check_table, sync_log_based
@@ -134,11 +135,11 @@ def _sync_one(ctx: SyncContext, plan: StreamPlan, table: dict[str, Any]) -> None
     origin = start_origin(bookmark, plan.method, was_reset)
     LOGGER.info("Starting %s sync of %s (%s)", plan.method, plan.stream_id, origin)
     _log_last_success(plan, bookmark.last_success())
-    ctx.report.start(plan.name, plan.method, origin)
+    ctx.report.start(plan.name, plan.method, origin, item_count(table, plan.index_name))
     ctx.save_state()
     if plan.method == LOG_BASED:
         plan.schema = with_deleted_at(plan.schema)  # deletes carry _sdc_deleted_at; widening keeps it
-    ctx.writer.schema(plan.name, plan.schema, plan.key_properties)
+    ctx.writer.schema(plan.name, records_schema(plan.schema, ctx.config.number_format), plan.key_properties)
     count = sync_stream(ctx, plan, table)
     ctx.report.finish(plan.name, count)
     ctx.state.bookmark(plan.stream_id).success_timestamp = utc_now_iso()

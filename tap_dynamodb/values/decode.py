@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Callable, Optional
 
-from .numbers import DecodeError, NumberReader, number_reader
+from .numbers import JSON_NUMBERS, NUMBER_FORMATS, DecodeError, NumberReader, number_reader
 from .schema import scalar_tags, types_of
 from .tags import ALL_TAGS, AS_IS_TAGS, LIST, MAP, NUMBER, NUMBER_SET
 
@@ -57,17 +57,23 @@ def plain_decoder(to_number: NumberReader) -> ValueDecoder:
     return decode_value
 
 
-_PLAIN = {checked: plain_decoder(number_reader(checked)) for checked in (False, True)}
+_PLAIN = {
+    (checked, number_format): plain_decoder(number_reader(checked, number_format))
+    for checked in (False, True)
+    for number_format in NUMBER_FORMATS
+}
 
 
-def plain_value_decoder(numbers_checked: bool) -> ValueDecoder:
+def plain_value_decoder(numbers_checked: bool, number_format: str = JSON_NUMBERS) -> ValueDecoder:
     """The plain decoder for a page whose numbers were (or were not) checked by numbers_are_json."""
-    return _PLAIN[numbers_checked]
+    return _PLAIN[numbers_checked, number_format]
 
 
-def decode_items(items: Iterable[dict[str, Any]], numbers_checked: bool = False) -> list[Record]:
+def decode_items(
+    items: Iterable[dict[str, Any]], numbers_checked: bool = False, number_format: str = JSON_NUMBERS
+) -> list[Record]:
     """Many wire-form items → records; `numbers_checked` when `numbers_are_json` passed their page."""
-    value = _PLAIN[numbers_checked]
+    value = _PLAIN[numbers_checked, number_format]
     return [{name: value(typed) for name, typed in item.items()} for item in items]
 
 

@@ -7,13 +7,17 @@ involved. A Fragment is written verbatim, so N text must be a valid JSON number:
 checking every number on its own (a third of the decoding time), `numbers_are_json` checks a
 whole raw page with one regular-expression scan, and only pages that fail it are checked
 number by number.
+
+`number_format` "string" (for targets that load JSON numbers as DOUBLE) writes the same text as
+a JSON string instead: the digits are the ones the "number" format writes, only quoted. The
+schema side of it is schema.records_schema; see docs/numbers.md.
 """
 
 from __future__ import annotations
 
 import re
 from decimal import Decimal, InvalidOperation
-from typing import Callable
+from typing import Callable, Union
 
 from orjson import Fragment
 
@@ -31,8 +35,12 @@ _ODD_NUMBERS = (
     re.compile(rb"\\u00(?:4[eE]|53)"),
 )
 
-NumberReader = Callable[[str], Fragment]
-"""How N text becomes an output number."""
+NumberReader = Callable[[str], Union[Fragment, str]]
+"""How N text becomes an output number: a JSON number literal (Fragment) or, as text, a str."""
+
+JSON_NUMBERS, TEXT_NUMBERS = "number", "string"
+NUMBER_FORMATS = (JSON_NUMBERS, TEXT_NUMBERS)
+"""The config key number_format: exact JSON numbers (the default) or their exact decimal text."""
 
 
 class DecodeError(ValueError):
@@ -53,6 +61,15 @@ def number(text: str) -> Fragment:
     return Fragment(_normalize_number(text))
 
 
+def number_text(text: str) -> str:
+    """The text `number` writes for DynamoDB's N text, checked, as a string."""
+    if not isinstance(text, str):
+        raise DecodeError(f"{text!r} is not a DynamoDB number (N values are decimal text)")
+    if _JSON_NUMBER.fullmatch(text):
+        return text
+    return _normalize_number(text)
+
+
 def _normalize_number(text: str) -> str:
     try:
         value = Decimal(text.strip())
@@ -63,6 +80,12 @@ def _normalize_number(text: str) -> str:
     return format(value, "f")
 
 
-def number_reader(numbers_checked: bool) -> NumberReader:
-    """As is when `numbers_are_json` passed the page, else checked number by number."""
+def number_reader(numbers_checked: bool, number_format: str = JSON_NUMBERS) -> NumberReader:
+    """As is when `numbers_are_json` passed the page, else checked number by number.
+
+    As JSON number literals, or with number_format "string" as their text (`str` of a str is
+    the str itself: the checked text as is).
+    """
+    if number_format == TEXT_NUMBERS:
+        return str if numbers_checked else number_text
     return Fragment if numbers_checked else number

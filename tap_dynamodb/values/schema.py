@@ -4,6 +4,11 @@ Key attributes are typed from the table's AttributeDefinitions and required; eve
 attribute is nullable, because DynamoDB items need not share attributes. Types seen are
 merged into unions rather than narrowed, so a later item is never rejected by what an
 earlier one looked like: N is always "number" (never "integer").
+
+These are the schemas the decoders keep and widen, and what discovery writes to the catalog.
+With number_format "string" the records carry N values as text, and `records_schema` gives the
+schema those records are written under: each "number" becomes "string", with
+`format: singer.decimal` where every string the schema allows is a decimal (see docs/numbers.md).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, Optional
 
+from .numbers import TEXT_NUMBERS
 from .tags import LIST, MAP, SET_ELEMENTS, TYPE_TAGS, scalar_schema
 
 Schema = dict[str, Any]
@@ -21,6 +27,8 @@ KEY_TYPES: dict[str, Schema] = {
     "B": {"type": "string", "contentEncoding": "base64"},
 }
 _TYPE_ORDER = ["null", "boolean", "integer", "number", "string", "object", "array"]
+DECIMAL_FORMAT = "singer.decimal"
+"""The JSON schema format of a string that holds a decimal number (number_format "string")."""
 
 
 def types_of(schema: Schema) -> list[str]:
@@ -119,3 +127,31 @@ def table_schema(table: dict[str, Any], sample: Sequence[dict[str, Any]], keys: 
 def is_open(schema: Schema) -> bool:
     """A schema without `properties` (Stitch's `{"type": "object"}`) accepts any attribute."""
     return not isinstance(schema.get("properties"), dict)
+
+
+def records_schema(schema: Schema, number_format: str) -> Schema:
+    """The schema of the records a stream writes: `schema` itself, or for "string" numbers as text."""
+    return numbers_as_text(schema) if number_format == TEXT_NUMBERS else schema
+
+
+def numbers_as_text(schema: Schema) -> Schema:
+    """A copy of `schema` in which every "number" is a string: `format: singer.decimal` when the
+    schema allows no other strings, a plain "string" when it does (text or binary besides numbers:
+    not every value is a decimal, nor base64). Nested properties and items alike."""
+    out = dict(schema)
+    kinds = types_of(schema)
+    if "number" in kinds:
+        text_kinds = sorted((set(kinds) - {"number"}) | {"string"}, key=_type_rank)
+        out["type"] = text_kinds[0] if isinstance(schema.get("type"), str) and len(text_kinds) == 1 else text_kinds
+        if "string" in kinds:
+            out.pop("format", None)
+            out.pop("contentEncoding", None)
+        else:
+            out["format"] = DECIMAL_FORMAT
+    properties = schema.get("properties")
+    if isinstance(properties, dict):
+        out["properties"] = {name: numbers_as_text(sub) for name, sub in properties.items()}
+    items = schema.get("items")
+    if isinstance(items, dict):
+        out["items"] = numbers_as_text(items)
+    return out

@@ -52,6 +52,18 @@ EDGE_STRINGS = [
 EDGE_BINARY = [b"", b"\x00", b"\xff\xfe\x00\x01binary", bytes(range(256))]
 
 
+# Empty maps that sit only inside lists, at several depths: a stream page holding only these
+# has no `:{}` in its body, only `[{}` and `,{}` (DynamoDB Local writes each of them untagged).
+EMPTY_MAPS_IN_LISTS = [
+    {"id": {"S": "empty-map-in-list-in-list"}, "a": {"M": {"x": {"L": [{"L": [{"M": {}}]}]}}}},
+    {
+        "id": {"S": "empty-maps-in-lists"},
+        "l": {"L": [{"M": {}}, {"S": "s"}, {"M": {}}, {"L": [{"N": "1"}, {"M": {}}]}]},
+    },
+    {"id": {"S": "empty-map-deep-in-list"}, "l": {"L": [{"M": {"m": {"L": [{"L": [{"L": [{"M": {}}]}]}]}}}]}},
+]
+
+
 def corpus() -> list:
     """Items (boto3 low-level form) covering every type and edge value."""
     items = []
@@ -98,6 +110,7 @@ def corpus() -> list:
                 }
             },
         },
+        *EMPTY_MAPS_IN_LISTS,
         # Attributes named like type tags: the page-level number check must send these down
         # the number-by-number path, and they must still decode right.
         {
@@ -190,17 +203,21 @@ def test_botocore_fallback_path_decodes_the_same(corpus_table, ddb):
     assert {r["id"]: typed(r) for r in via_json} == {k: typed(v) for k, v in expected.items()}
 
 
-def test_stream_changes_equal_the_straightforward_path(make_table, ddb, run_tap, tap_config, select_streams):
+@pytest.mark.parametrize("which", ["corpus", "empty maps only in lists"])
+def test_stream_changes_equal_the_straightforward_path(make_table, ddb, run_tap, tap_config, select_streams, which):
     """LOG_BASED: GetRecords pages take the same fast path (page-level number check included).
 
-    Stream images of DynamoDB Local write an empty map as {} (no "M" tag; its Scan is right):
-    wire.repair_empty_maps tags them, so the corpus keeps its empty maps. DynamoDB Local also
+    Stream images of DynamoDB Local write an empty map as {} (no "M" tag; its Scan is right),
+    as a map value and as a list element at any depth: wire.repair_empty_maps tags them all, so
+    the corpus keeps its empty maps. A page whose empty maps all sit in lists (no `:{}` in its
+    body) is repaired too. DynamoDB Local also
     writes stream numbers in exponent form (9.99E+125): still exact JSON numbers."""
     table = make_table(stream="NEW_AND_OLD_IMAGES", name_prefix="corpus_stream")
     catalog = select_streams(run_tap("--discover").catalog, [table], "LOG_BASED")
     first = run_tap(catalog=catalog)
-    items = corpus()
-    assert any("empty_map" in item.get("m", {}).get("M", {}) for item in items)
+    items = corpus() if which == "corpus" else EMPTY_MAPS_IN_LISTS
+    if which == "corpus":
+        assert any("empty_map" in item.get("m", {}).get("M", {}) for item in items)
     batch_write(ddb, table, items)
     second = run_tap(catalog=catalog, state=first.last_state)
     changes = {r["id"]: r for r in second.records(table)}

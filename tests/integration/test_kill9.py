@@ -38,8 +38,9 @@ class Run:
         return [m["value"] for m in self.messages if m.get("type") == "STATE"]
 
     def completed_pass(self, table: str) -> bool:
-        """True when the scan's end reached the reader: a final ACTIVATE_VERSION, then a STATE
-        marking the table complete with no scan in progress (a kill can land after that)."""
+        """True when the scan's end reached the reader: an ACTIVATE_VERSION (at the start of a
+        first run, at the end of a resumed or repeated scan), then a STATE marking the table
+        complete with no scan in progress (a kill can land after that)."""
         activated = False
         for message in self.messages:
             activated = activated or message.get("type") == "ACTIVATE_VERSION"

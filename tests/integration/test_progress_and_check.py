@@ -40,12 +40,8 @@ def test_sync_prints_metrics_and_a_report_per_table(run_tap, make_table, catalog
     result = run_tap(catalog=catalog_for(name, config=config), config=config)
 
     points = _metric_points(result.stderr)
-    scans = [
-        p
-        for p in points
-        if p["metric"] == "http_request_duration" and p["tags"]["endpoint"] == "Scan" and p["tags"].get("table") == name
-    ]
-    assert len(scans) == 3 and all(p["tags"]["status"] == "succeeded" for p in scans)  # 100 + 100 + 50
+    # request timers of calls that succeeded are logged at DEBUG (tests/integration/test_progress_lines.py)
+    assert not [p for p in points if p["metric"] == "http_request_duration"]
     counts = [p for p in points if p["metric"] == "record_count" and p["tags"] == {"endpoint": name}]
     assert sum(p["value"] for p in counts) == 250
 

@@ -15,17 +15,9 @@ def test_stitch_expression_resolves_aliases_nested_paths_and_indexes():
     paths = _parse("a, m.x, l[0], #n, #d, m.l2[1][2].q", '{"#n": "name", "#d": "with.dot and space"}')
     assert paths == [("a",), ("m", "x"), ("l", 0), ("name",), ("with.dot and space",), ("m", "l2", 1, 2, "q")]
     projection = pm.Projection(paths)
-    assert projection.expression == "#p0, #p1.#p2, #p3[0], #p4, #p5, #p1.#p6[1][2].#p7"
-    assert projection.names == {
-        "#p0": "a",
-        "#p1": "m",
-        "#p2": "x",
-        "#p3": "l",
-        "#p4": "name",
-        "#p5": "with.dot and space",
-        "#p6": "l2",
-        "#p7": "q",
-    }
+    # only what needs it is aliased: the reserved word `name` and a name DynamoDB cannot parse
+    assert projection.expression == "a, m.x, l[0], #p0, #p1, m.l2[1][2].q"
+    assert projection.names == {"#p0": "name", "#p1": "with.dot and space"}
     assert projection.top_level_names == {"a", "m", "l", "name", "with.dot and space"}
 
 
@@ -108,7 +100,8 @@ def test_meltano_deselected_columns_leave_the_projection_and_the_schema():
         )
     )
     assert plan.projection.paths == [("id",), ("name",), ("date",)]
-    assert set(plan.projection.names.values()) == {"id", "name", "date"}
+    assert plan.projection.expression == "id, #p0, #p1"
+    assert plan.projection.names == {"#p0": "name", "#p1": "date"}
     assert list(plan.schema["properties"]) == ["id", "name", "date"]
 
 
@@ -124,3 +117,72 @@ def test_stitch_projection_always_keeps_the_key_and_narrows_the_schema():
     )
     assert plan.projection.paths == [("name",), ("x", "y"), ("id",)]
     assert list(plan.schema["properties"]) == ["id", "name", "x"]
+
+
+# --------------------------------------------------------------------------
+# The expression sent to DynamoDB: aliases only where needed, and its 4 KB limit
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["name", "Name", "NAME", "date", "size", "convert", "TTL", "zone", "flattern", "percentile", "status"],
+)
+def test_reserved_words_are_aliased_whatever_their_case(name):
+    projection = pm.Projection([(name,), ("id",)])
+    assert projection.expression == "#p0, id"
+    assert projection.scan_params() == {"ProjectionExpression": "#p0, id", "ExpressionAttributeNames": {"#p0": name}}
+
+
+@pytest.mark.parametrize("name", ["_a", "1a", "a-b", "a b", "a.b", "a#b", "ü", "aü", "a:b", "a[0]", "a,b"])
+def test_names_dynamodb_cannot_parse_are_aliased(name):
+    assert pm.Projection([(name,)]).names == {"#p0": name}
+
+
+@pytest.mark.parametrize("name", ["a", "A", "a_b", "a1", "x9_", "id", "N", "M", "BOOL", "named", "dates", "a__"])
+def test_plain_identifiers_that_are_not_reserved_go_as_written(name):
+    projection = pm.Projection([(name,)])
+    assert projection.expression == name
+    assert projection.scan_params() == {"ProjectionExpression": name}  # no empty ExpressionAttributeNames
+
+
+def test_the_reserved_words_are_dynamodbs_list():
+    assert len(pm.RESERVED_WORDS) == 573
+    assert {"ABORT", "FLATTERN", "INNTER", "LOGED", "ZONE", "NAME", "DATE", "SIZE"} <= pm.RESERVED_WORDS
+    assert all(word == word.upper() for word in pm.RESERVED_WORDS)
+
+
+def test_a_repeated_name_gets_one_alias():
+    projection = pm.Projection([("name", "x"), ("m", "name"), ("l", 0, "name")])
+    assert projection.expression == "#p0.x, m.#p0, l[0].#p0"
+    assert projection.names == {"#p0": "name"}
+
+
+def test_a_stitch_expression_of_700_short_names_goes_to_dynamodb_as_written():
+    """3,498 bytes as written (accepted by DynamoDB); aliasing every name made it about 4.8 KB."""
+    names = [f"{letter}{i:02d}" for letter in "abcdefg" for i in range(100)]
+    expression = ", ".join(names)
+    assert len(expression) == 3498
+    projection = pm.Projection(pm.parse_expression("s", expression, {}))
+    assert projection.expression == expression
+    assert projection.names == {}
+    assert projection.server_side
+    assert projection.client_side is None
+    assert projection.scan_params() == {"ProjectionExpression": expression}
+
+
+def test_an_expression_over_4_kb_is_applied_client_side():
+    names = [f"attribute_{i:03d}" for i in range(609)]
+    projection = pm.Projection([(name,) for name in names])
+    assert len(projection.expression) > pm.MAX_EXPRESSION_LENGTH
+    assert not projection.server_side
+    assert projection.scan_params() == {}  # the scan reads whole items ...
+    assert projection.client_side == projection.apply  # ... and the reader projects them
+    item = {name: {"N": "1"} for name in [*names, "dropped"]}
+    assert projection.apply(item) == {name: {"N": "1"} for name in names}
+
+
+def test_the_limit_is_4096_characters_of_expression():
+    exactly = pm.Projection([("a" * 4096,)])
+    assert exactly.server_side and exactly.scan_params()["ProjectionExpression"] == "a" * 4096
+    assert not pm.Projection([("a" * 4097,)]).server_side

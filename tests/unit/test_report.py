@@ -1,4 +1,4 @@
-"""The sync report, record_count metrics and Scan/GetRecords request timers."""
+"""The sync report, progress lines, record_count metrics and Scan/GetRecords request timers."""
 
 import json
 import logging
@@ -15,6 +15,8 @@ from tap_dynamodb.output.report import (
     RESUMED,
     STREAM_RESET,
     Report,
+    format_duration,
+    item_count,
     start_origin,
 )
 from tap_dynamodb.replication.bookmarks import Bookmark
@@ -109,8 +111,8 @@ def _stubbed(service: str):
     return client, Stubber(client)
 
 
-def test_scan_calls_get_one_timer_each(caplog):
-    caplog.set_level(logging.INFO)
+def test_scan_calls_get_one_timer_each_at_debug(caplog):
+    caplog.set_level(logging.DEBUG, logger="tap_dynamodb")
     client, stub = _stubbed("dynamodb")
     stub.add_response("scan", {"Items": [], "Count": 0}, {"TableName": "orders"})
     stub.add_client_error("scan", "ResourceNotFoundException", http_status_code=400)
@@ -126,10 +128,24 @@ def test_scan_calls_get_one_timer_each(caplog):
         {"endpoint": "Scan", "status": "failed", "http_status_code": 400, "table": "gone"},
     ]
     assert all(t["type"] == "timer" and t["metric"] == "http_request_duration" and t["value"] >= 0 for t in timers)
+    levels = [r.levelno for r in caplog.records if r.getMessage().startswith("METRIC: ")]
+    assert levels == [logging.DEBUG, logging.INFO]  # a succeeded call at DEBUG, a failed one at INFO
+
+
+def test_request_timers_of_succeeded_calls_stay_out_of_the_info_log(caplog):
+    """One timer per page made most of a long sync's stderr (issue 12, point 11)."""
+    caplog.set_level(logging.INFO)
+    client, stub = _stubbed("dynamodb")
+    for _ in range(3):
+        stub.add_response("scan", {"Items": [], "Count": 0}, {"TableName": "orders"})
+    with stub:
+        for _ in range(3):
+            client.scan(TableName="orders")
+    assert [r for r in caplog.records if r.levelno >= logging.INFO] == []
 
 
 def test_get_records_calls_are_timed(caplog):
-    caplog.set_level(logging.INFO)
+    caplog.set_level(logging.DEBUG, logger="tap_dynamodb")
     client, stub = _stubbed("dynamodbstreams")
     stub.add_response("get_records", {"Records": []}, {"ShardIterator": "it"})
     with stub:
@@ -137,3 +153,134 @@ def test_get_records_calls_are_timed(caplog):
     assert [t["tags"] for t in _metrics(caplog)] == [
         {"endpoint": "GetRecords", "status": "succeeded", "http_status_code": 200}
     ]
+
+
+# ------------------------------------------------------------------------------------------
+# progress lines (issue 12, point 11)
+# ------------------------------------------------------------------------------------------
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _progress(caplog) -> list:
+    return [r.getMessage() for r in caplog.records if r.getMessage().startswith("Progress of ")]
+
+
+def test_progress_line_every_interval_with_records_rate_percent_and_eta(caplog):
+    caplog.set_level(logging.INFO)
+    clock = Clock()
+    report = Report(interval=5, clock=clock)
+    report.start("orders", "FULL_TABLE", FIRST_RUN, item_count=60000)
+    clock.now += 2
+    report.page("orders", 1000)
+    assert _progress(caplog) == [] and _metrics(caplog) == []  # not before the interval
+    clock.now += 3
+    report.page("orders", 14000)  # 15000 records in 5 s
+    clock.now += 1
+    report.page("orders", 1000)
+    clock.now += 4
+    report.page("orders", 14000)  # 30000 records in 10 s
+    assert _progress(caplog) == [
+        "Progress of orders: 15000 records, 3000 records/s, ~25% of ~60000 items, ETA 15s",
+        "Progress of orders: 30000 records, 3000 records/s, ~50% of ~60000 items, ETA 10s",
+    ]
+    assert [m["value"] for m in _metrics(caplog)] == [15000, 15000]  # record_count: increments, same cadence
+
+
+def test_percent_never_passes_100_when_item_count_is_stale(caplog):
+    """ItemCount is refreshed by AWS about every 6 hours: a table may hold more items."""
+    caplog.set_level(logging.INFO)
+    clock = Clock()
+    report = Report(interval=5, clock=clock)
+    report.start("orders", "FULL_TABLE", FIRST_RUN, item_count=1000)
+    clock.now += 5
+    report.page("orders", 999)
+    clock.now += 5
+    report.page("orders", 1001)
+    lines = _progress(caplog)
+    assert lines[0] == "Progress of orders: 999 records, 200 records/s, ~99% of ~1000 items, ETA 0s"
+    assert lines[1].startswith("Progress of orders: 2000 records, 200 records/s, past the ~1000 items of ItemCount")
+    assert "%" not in lines[1] and "ETA" not in lines[1]
+
+
+def test_no_percent_without_an_item_count_or_for_a_resumed_scan(caplog):
+    caplog.set_level(logging.INFO)
+    clock = Clock()
+    report = Report(interval=5, clock=clock)
+    report.start("fresh", "FULL_TABLE", FIRST_RUN, item_count=None)
+    report.start("resumed", "FULL_TABLE", RESUMED, item_count=5000)
+    report.scan_started("resumed", resumed=True)
+    clock.now += 5
+    report.page("fresh", 100)
+    report.page("resumed", 100)
+    fresh, resumed = _progress(caplog)
+    assert fresh == "Progress of fresh: 100 records, 20 records/s"
+    assert resumed.startswith("Progress of resumed: 100 records, 20 records/s (resumed scan")
+    assert "%" not in resumed and "ETA" not in resumed
+
+
+def test_log_based_percent_covers_the_initial_load_only(caplog):
+    """Past the initial load the number of changes to come is unknown: no percent."""
+    caplog.set_level(logging.INFO)
+    clock = Clock()
+    report = Report(interval=5, clock=clock)
+    report.start("events", "LOG_BASED", FIRST_RUN, item_count=400)
+    report.scan_started("events", resumed=False)
+    clock.now += 5
+    report.page("events", 100)
+    report.changes_started("events")
+    clock.now += 5
+    report.page("events", 50)
+    scan, changes = _progress(caplog)
+    assert scan == "Progress of events: 100 records, 20 records/s, ~25% of ~400 items, ETA 15s"
+    assert changes.startswith("Progress of events: 150 records; DynamoDB stream: 50 changes, 10 records/s")
+    assert "%" not in changes and "ETA" not in changes
+
+
+def test_a_log_based_reset_scans_again_against_the_item_count(caplog):
+    caplog.set_level(logging.INFO)
+    clock = Clock()
+    report = Report(interval=5, clock=clock)
+    report.start("events", "LOG_BASED", RESUMED, item_count=400)
+    report.changes_started("events")
+    report.reset("events")
+    report.scan_started("events", resumed=False)
+    clock.now += 5
+    report.page("events", 200)
+    assert _progress(caplog) == ["Progress of events: 200 records, 40 records/s, ~50% of ~400 items, ETA 5s"]
+
+
+def test_progress_costs_nothing_per_item_and_nothing_before_the_interval(caplog):
+    caplog.set_level(logging.INFO)
+    clock = Clock()
+    report = Report(interval=5, clock=clock)
+    report.start("orders", "FULL_TABLE", FIRST_RUN, item_count=10)
+    for _ in range(100):
+        report.page("orders", 1)
+    assert _progress(caplog) == [] and report.streams["orders"].pages == 100
+
+
+@pytest.mark.parametrize(
+    "seconds, text", [(0.4, "0s"), (59, "59s"), (61, "1m01s"), (3599, "59m59s"), (3600, "1h00m"), (90061, "25h01m")]
+)
+def test_durations_read_as_a_person_would_write_them(seconds, text):
+    assert format_duration(seconds) == text
+
+
+def test_item_count_is_the_tables_or_the_indexs():
+    table = {
+        "ItemCount": 600,
+        "GlobalSecondaryIndexes": [{"IndexName": "by_g", "ItemCount": 200}],
+        "LocalSecondaryIndexes": [{"IndexName": "by_l", "ItemCount": 550}],
+    }
+    assert item_count(table, None) == 600
+    assert item_count(table, "by_g") == 200
+    assert item_count(table, "by_l") == 550
+    assert item_count(table, "gone") is None
+    assert item_count({}, None) is None
