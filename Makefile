@@ -14,7 +14,7 @@ VENV_DEPS := $(wildcard setup.py) requirements-dev.txt
 VENV_STAMP := $(VENV)/.installed.stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help venv install-local lint format test unit integration e2e demo bench clean distclean
+.PHONY: help venv install-local lint format test unit integration e2e test-matrix demo bench clean distclean
 
 help:
 	@echo "make venv           create $(VENV) and install the package + test deps"
@@ -25,6 +25,7 @@ help:
 	@echo "make unit           unit tests only (no DynamoDB Local)"
 	@echo "make integration    integration tests only"
 	@echo "make e2e            end-to-end tests only (Meltano, target-postgres + PostgreSQL; marked slow)"
+	@echo "make test-matrix    unit tests + one end-to-end sync on every CPython >= 3.9 found (MATRIX_ARGS='--versions 3.9,3.13')"
 	@echo "make demo           end-to-end demo against DynamoDB Local"
 	@echo "make bench          benchmarks (BENCH_ARGS='--runs 5 --million'; see docs/benchmark.md)"
 	@echo "make clean          remove venv and caches (distclean: also DynamoDB Local and .test-cache)"
@@ -37,6 +38,7 @@ $(VENV_STAMP): $(VENV_DEPS)
 	$(PIP) install --quiet --disable-pip-version-check --upgrade pip setuptools wheel
 	$(PIP) install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@if [ -f setup.py ]; then \
+		$(PIP) uninstall --quiet --yes tap-dynamodb >/dev/null 2>&1 || true; \
 		echo "+ $(PIP) install -e '.[test]'"; \
 		$(PIP) install --quiet --disable-pip-version-check -e '.[test]'; \
 	else \
@@ -71,6 +73,11 @@ integration: venv install-local
 
 e2e: venv install-local
 	$(VENV_PY) -m pytest $(PYTEST_ARGS) -m slow tests/integration
+
+# Every CPython >= 3.9 found (pyenv, python3.X on PATH), each in its own venv under
+# .test-cache/matrix/<version>; see devtools/python_matrix.py. Run by .ci/run after `make test`.
+test-matrix: install-local
+	$(PYTHON) -m devtools.python_matrix $(MATRIX_ARGS)
 
 demo: venv install-local
 	$(VENV_PY) -m devtools.demo

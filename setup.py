@@ -1,12 +1,53 @@
+import re
+from pathlib import Path
+
 from setuptools import find_packages, setup
 
+HERE = Path(__file__).resolve().parent
+# The version has one home, tap_dynamodb/__init__.py (`tap-dynamodb --version` and `--about` show it).
+INIT = (HERE / "tap_dynamodb" / "__init__.py").read_text(encoding="utf-8")
+VERSION = re.search(r'^__version__ = "([^"]+)"', INIT, re.M).group(1)
+# Stitch's tap owns `tap-dynamodb` on PyPI; this one is published as `singer-tap-dynamodb` and
+# still installs the `tap-dynamodb` command. The repository URL is the intended home (a placeholder
+# until the repository is published).
+REPOSITORY = "https://github.com/tap-dynamodb/tap-dynamodb"
+
 setup(
-    name="tap-dynamodb",
-    version="0.1.0",
+    name="singer-tap-dynamodb",
+    version=VERSION,
     description="Singer tap for Amazon DynamoDB: parallel FULL_TABLE scans and LOG_BASED DynamoDB Streams",
-    long_description=open("README.md", encoding="utf-8").read() if __import__("os").path.exists("README.md") else "",
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
+    # An SPDX expression (core metadata 2.4, setuptools >= 77; License classifiers are deprecated).
+    license_expression="Apache-2.0",
+    license_files=["LICENSE"],
+    url=REPOSITORY,
+    project_urls={
+        "Homepage": REPOSITORY,
+        "Source": REPOSITORY,
+        "Issues": f"{REPOSITORY}/issues",
+        "Changelog": f"{REPOSITORY}/blob/main/CHANGELOG.md",
+        "Documentation": f"{REPOSITORY}#readme",
+    },
+    keywords=["singer", "singer-tap", "meltano", "elt", "dynamodb", "dynamodb-streams", "aws"],
+    # The versions `make test-matrix` runs (devtools/python_matrix.py SUPPORTED; a unit test checks).
     python_requires=">=3.9",
+    classifiers=[
+        "Development Status :: 4 - Beta",
+        "Environment :: Console",
+        "Intended Audience :: Developers",
+        "Operating System :: POSIX :: Linux",
+        "Operating System :: MacOS",
+        "Programming Language :: Python :: 3",
+        "Programming Language :: Python :: 3 :: Only",
+        "Programming Language :: Python :: 3.9",
+        "Programming Language :: Python :: 3.10",
+        "Programming Language :: Python :: 3.11",
+        "Programming Language :: Python :: 3.12",
+        "Programming Language :: Python :: 3.13",
+        "Programming Language :: Python :: Implementation :: CPython",
+        "Topic :: Database",
+    ],
     packages=find_packages(include=["tap_dynamodb", "tap_dynamodb.*"]),
     install_requires=[
         "boto3>=1.28,<2",
