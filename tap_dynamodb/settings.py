@@ -287,6 +287,25 @@ SETTINGS: tuple[Setting, ...] = (
         minimum=1,
     ),
     Setting(
+        "ttl_deletes",
+        "string",
+        "TTL deletes",
+        "LOG_BASED: what to do with items DynamoDB's Time to Live deleted: delete (a record with _sdc_deleted_at "
+        "and _sdc_deleted_by_ttl true) or skip (no record, so the warehouse keeps the row; counted in the report).",
+        "delete",
+        choices=("delete", "skip"),
+    ),
+    Setting(
+        "on_stream_gap",
+        "string",
+        "On stream gap",
+        "LOG_BASED: what to do when changes were lost (the DynamoDB stream aged out past the bookmark, or was "
+        "replaced): resync (reset the bookmarks and replicate the whole table again, as Stitch does) or fail "
+        "(stop with an error and keep the bookmarks).",
+        "resync",
+        choices=("resync", "fail"),
+    ),
+    Setting(
         "number_format",
         "string",
         "Number format",
@@ -328,6 +347,8 @@ class Config:
     infer_schema_sample_size: int
     default_replication_method: str
     stream_tip_empty_pages: int
+    ttl_deletes: str
+    on_stream_gap: str
     number_format: str
 
     def secrets(self) -> list[str]:

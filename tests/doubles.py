@@ -32,6 +32,10 @@ from typing import Optional
 from botocore.exceptions import ClientError
 
 DEFAULT_ARN = "arn:aws:dynamodb:us-east-1:000000000000:table/fake/stream/2026-01-01T00:00:00.000"
+# The userIdentity of a REMOVE made by DynamoDB's Time to Live, as the Record reference documents it
+# (Records[].userIdentity.type / .principalId); the API model names the members Type / PrincipalId.
+TTL_IDENTITY = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
+TTL_IDENTITY_MODEL_CASE = {"Type": "Service", "PrincipalId": "dynamodb.amazonaws.com"}
 
 
 def client_error(code: str, operation: str, message: str = "") -> ClientError:
@@ -110,9 +114,20 @@ class FakeStreamsClient:
         return shard
 
     def put(
-        self, shard_id: str, event: str, key: dict, new_image: Optional[dict] = None, when: float = 1767225600.0
+        self,
+        shard_id: str,
+        event: str,
+        key: dict,
+        new_image: Optional[dict] = None,
+        when: float = 1767225600.0,
+        old_image: Optional[dict] = None,
+        user_identity: Optional[dict] = None,
     ) -> str:
-        """Append a change record (wire-form key and image) to an open shard; returns its sequence number."""
+        """Append a change record (wire-form key and images) to an open shard; returns its sequence number.
+
+        `old_image` is kept for MODIFY and REMOVE when the view type carries old images; `user_identity`
+        becomes the record's top-level userIdentity (TTL_IDENTITY for a delete made by Time to Live).
+        """
         shard = self.shards[shard_id]
         assert shard.ending is None, f"shard {shard_id} is closed"
         number = next(self._sequence)
@@ -125,19 +140,19 @@ class FakeStreamsClient:
         }
         if new_image is not None and event != "REMOVE":
             change["NewImage"] = dict(new_image)
-        shard.records.append(
-            (
-                number,
-                {
-                    "eventID": f"e{number}",
-                    "eventName": event,
-                    "eventVersion": "1.1",
-                    "eventSource": "aws:dynamodb",
-                    "awsRegion": "us-east-1",
-                    "dynamodb": change,
-                },
-            )
-        )
+        if old_image is not None and event != "INSERT" and self.view_type in ("OLD_IMAGE", "NEW_AND_OLD_IMAGES"):
+            change["OldImage"] = dict(old_image)
+        record = {
+            "eventID": f"e{number}",
+            "eventName": event,
+            "eventVersion": "1.1",
+            "eventSource": "aws:dynamodb",
+            "awsRegion": "us-east-1",
+            "dynamodb": change,
+        }
+        if user_identity is not None:
+            record["userIdentity"] = dict(user_identity)
+        shard.records.append((number, record))
         return seq_text(number)
 
     def close(self, shard_id: str) -> None:

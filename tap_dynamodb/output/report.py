@@ -15,8 +15,9 @@ Costs are per page, never per item: the replication code calls `Report.page()` o
 Scan page or GetRecords answer, so the hot loop over items is untouched.
 
 At the end, `Report.log_summary()` prints one line per stream: method, records,
-pages/shards, seconds, records/s and where it started (first run, resumed from a
-bookmark, reset...). It replaces Stitch's "loading report" for people running by hand.
+pages/shards, TTL deletes skipped (LOG_BASED, with ttl_deletes: skip), seconds, records/s and
+where it started (first run, resumed from a bookmark, reset...). It replaces Stitch's
+"loading report" for people running by hand.
 """
 
 from __future__ import annotations
@@ -92,6 +93,7 @@ class StreamReport:
     records: int = 0
     pages: int = 0
     shards: int = 0
+    ttl_deletes_skipped: int = 0  # LOG_BASED with ttl_deletes: skip
     unreported: int = 0  # records not yet in a record_count point
     last_point: float = 0.0
     phase: str = SCAN
@@ -191,6 +193,10 @@ class Report:
         """LOG_BASED: one shard has been read (to its end or up to now)."""
         self._entry(stream).shards += 1
 
+    def ttl_deletes_skipped(self, stream: str, count: int) -> None:
+        """LOG_BASED: `count` TTL deletes were left out (ttl_deletes: skip)."""
+        self._entry(stream).ttl_deletes_skipped += count
+
     def finish(self, stream: str, records: Optional[int] = None) -> StreamReport:
         """The stream is done; `records` (the sync's own count) covers readers that report no pages."""
         entry = self._entry(stream)
@@ -211,16 +217,18 @@ class Report:
         if not self.streams:
             return []
         now = self.clock()
-        rows = [("stream", "method", "records", "pages", "shards", "seconds", "records/s", "started")]
+        rows = [("stream", "method", "records", "pages", "shards", "ttl-skipped", "seconds", "records/s", "started")]
         for e in self.streams.values():
             status = e.origin if e.finished is not None else f"{e.origin}; did not finish"
+            log_based = e.method == "LOG_BASED"
             rows.append(
                 (
                     e.stream,
                     e.method,
                     str(e.records),
                     str(e.pages),
-                    str(e.shards) if e.method == "LOG_BASED" else "-",
+                    str(e.shards) if log_based else "-",
+                    str(e.ttl_deletes_skipped) if log_based else "-",
                     f"{e.seconds(now):.1f}",
                     f"{e.rate(now):.0f}",
                     status,

@@ -13,8 +13,15 @@ records moved a bookmark (pages hold at most 1000 records) and after each shard,
 the records it covers.
 
 When the DynamoDB stream can no longer continue from the bookmarks (records trimmed after 24
-hours, or the stream was disabled and re-enabled, which gives a new ARN) the table is
-re-replicated: bookmarks reset, full scan, and the stream read from the newly noted position.
+hours, or the stream was disabled and re-enabled, which gives a new ARN) changes were lost: a
+gap. With `on_stream_gap: resync` (the default, Stitch's behaviour) the table is re-replicated:
+bookmarks reset, full scan, and the stream read from the newly noted position. With `fail` the
+run stops with a TapError naming the table, the last change read and the two ways out, and the
+bookmarks are left as they were.
+
+TTL deletes (`ttl_deletes`, values/changes.py) become records with `_sdc_deleted_by_ttl` true,
+or with `skip` none at all; a skipped delete still moves its shard's bookmark (the page's
+`after` comes from the stream records, not from the records written).
 """
 
 from __future__ import annotations
@@ -61,6 +68,19 @@ def check_table(plan: StreamPlan, table: dict[str, Any]) -> str:
         )
     arn: str = table["LatestStreamArn"]
     return arn
+
+
+def _gap(ctx: SyncContext, plan: StreamPlan, reason: str) -> None:
+    """A gap in the changes: reset (on_stream_gap: resync), or TapError (fail) leaving the bookmarks as they were."""
+    if ctx.config.on_stream_gap == "fail":
+        last = ctx.state.bookmark(plan.stream_id).success_timestamp or "unknown"
+        raise TapError(
+            f"stream {plan.stream_id} (table {plan.table_name}): {reason}; last change read {last} "
+            f"(the end of the last successful sync). on_stream_gap is fail, so nothing was re-replicated: "
+            f"set on_stream_gap to resync to replicate the whole table again, or remove "
+            f"bookmarks.{plan.stream_id} from the state to start the stream over"
+        )
+    _reset(ctx, plan, reason)
 
 
 def _reset(ctx: SyncContext, plan: StreamPlan, reason: str) -> None:
@@ -120,7 +140,9 @@ def _read_pass(ctx: SyncContext, plan: StreamPlan, stream_arn: str, started: flo
     finished, positions = _current_bookmarks(ctx, plan, shards)
     bookmark = ctx.state.bookmark(plan.stream_id)
     decoder = ChangeDecoder(
-        RecordDecoder(plan.schema, ctx.config.number_format), plan.projection.apply if plan.projection else None
+        RecordDecoder(plan.schema, ctx.config.number_format),
+        plan.projection.apply if plan.projection else None,
+        skip_ttl_deletes=ctx.config.ttl_deletes == "skip",
     )
     closed_while_read = False
     for reader in walk(
@@ -134,6 +156,9 @@ def _read_pass(ctx: SyncContext, plan: StreamPlan, stream_arn: str, started: flo
     ):
         for page in reader.pages():
             write_page(ctx, plan, decoder, page.items, page.numbers_checked, bookmark.version)
+            if decoder.ttl_deletes_skipped:
+                ctx.report.ttl_deletes_skipped(plan.name, decoder.ttl_deletes_skipped)
+                decoder.ttl_deletes_skipped = 0
             positions = {**positions, reader.shard_id: page.after}
             bookmark.shards.positions = positions
             ctx.save_state()
@@ -167,7 +192,7 @@ def _replicate(ctx: SyncContext, plan: StreamPlan, table: dict[str, Any], stream
 def _replicate_or_reset(ctx: SyncContext, plan: StreamPlan, table: dict[str, Any], stream_arn: str) -> None:
     bookmarked_arn = ctx.state.bookmark(plan.stream_id).shards.stream_arn
     if bookmarked_arn and bookmarked_arn != stream_arn:
-        _reset(
+        _gap(
             ctx,
             plan,
             f"the table's stream changed from {bookmarked_arn} to {stream_arn} (the stream was "
@@ -176,7 +201,7 @@ def _replicate_or_reset(ctx: SyncContext, plan: StreamPlan, table: dict[str, Any
     try:
         _replicate(ctx, plan, table, stream_arn)
     except StreamAgedOut as exc:
-        _reset(ctx, plan, f"the stream has aged out: {exc}")
+        _gap(ctx, plan, f"the stream has aged out: {exc}")
         try:
             _replicate(ctx, plan, table, stream_arn)
         except StreamAgedOut as again:

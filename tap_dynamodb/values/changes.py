@@ -3,6 +3,13 @@
 INSERT and MODIFY give the (projected) NewImage. REMOVE gives the item as it was before the
 delete when the stream carries old images (NEW_AND_OLD_IMAGES), so that an upserting target
 keeps the row's last values beside `_sdc_deleted_at`; with NEW_IMAGE only the keys are known.
+
+A REMOVE also carries `_sdc_deleted_by_ttl`: true when DynamoDB's Time to Live deleted the
+item (the record's userIdentity is type "Service", principalId "dynamodb.amazonaws.com"), false
+for a delete by a user or an application. INSERT and MODIFY carry neither field, like the rows
+of a scan: in the warehouse both are null on a row that was not deleted, so null means "not a
+delete" and false "deleted, not by TTL". With `ttl_deletes: skip` TTL deletes are left out
+(and counted); the caller's bookmark still moves past them.
 """
 
 from __future__ import annotations
@@ -18,13 +25,16 @@ from .schema import Schema
 
 DELETED_AT = "_sdc_deleted_at"
 DELETED_AT_SCHEMA: Schema = {"type": ["null", "string"], "format": "date-time"}
+DELETED_BY_TTL = "_sdc_deleted_by_ttl"
+DELETED_BY_TTL_SCHEMA: Schema = {"type": ["null", "boolean"]}
+TTL_PRINCIPAL = "dynamodb.amazonaws.com"
 
 WireImage = dict[str, Any]
 Projector = Callable[[WireImage], WireImage]
 
 
 def with_deleted_at(schema: Schema) -> Schema:
-    """The stream's schema with `_sdc_deleted_at`, which REMOVE records carry.
+    """The stream's schema with `_sdc_deleted_at` and `_sdc_deleted_by_ttl`, which REMOVE records carry.
 
     A schema without properties (Stitch's `{"type": "object"}`) accepts any record and stays so.
     """
@@ -32,6 +42,7 @@ def with_deleted_at(schema: Schema) -> Schema:
         return schema
     properties = dict(schema.get("properties") or {})
     properties.setdefault(DELETED_AT, DELETED_AT_SCHEMA)
+    properties.setdefault(DELETED_BY_TTL, DELETED_BY_TTL_SCHEMA)
     return {**schema, "properties": properties}
 
 
@@ -40,6 +51,21 @@ def deleted_at(epoch_seconds: Optional[Any]) -> str:
     if epoch_seconds is None:
         return utc_now_iso()
     return iso_utc(dt.datetime.fromtimestamp(float(epoch_seconds), tz=dt.timezone.utc))
+
+
+def is_ttl_delete(record: dict[str, Any]) -> bool:
+    """A REMOVE made by Time to Live: userIdentity {type: Service, principalId: dynamodb.amazonaws.com}.
+
+    The Record reference spells the members type/principalId, the API model Type/PrincipalId: both count.
+    """
+    if record.get("eventName") != "REMOVE":
+        return False
+    identity = record.get("userIdentity")
+    if not isinstance(identity, dict):
+        return False
+    kind = identity.get("type", identity.get("Type"))
+    principal = identity.get("principalId", identity.get("PrincipalId"))
+    return kind == "Service" and principal == TTL_PRINCIPAL
 
 
 def wire_change(record: dict[str, Any], project: Projector) -> tuple[WireImage, Optional[str]]:
@@ -63,20 +89,33 @@ def _keep(image: WireImage) -> WireImage:
 
 
 class ChangeDecoder:
-    """Stream records → records, through the stream's RecordDecoder (same widening, same shapes)."""
+    """Stream records → records, through the stream's RecordDecoder (same widening, same shapes).
 
-    def __init__(self, decoder: RecordDecoder, project: Optional[Projector] = None):
+    `skip_ttl_deletes` leaves TTL deletes out; `ttl_deletes_skipped` counts them.
+    """
+
+    def __init__(self, decoder: RecordDecoder, project: Optional[Projector] = None, skip_ttl_deletes: bool = False):
         self._decoder = decoder
         self._project = project or _keep
+        self._skip_ttl_deletes = skip_ttl_deletes
+        self.ttl_deletes_skipped = 0
 
     @property
     def schema(self) -> Schema:
         return self._decoder.schema
 
     def decode(self, stream_records: Iterable[dict[str, Any]], numbers_checked: bool = False) -> Decoded:
-        changes = [wire_change(record, self._project) for record in stream_records]
-        records, widened = self._decoder.decode([item for item, _ in changes], numbers_checked)
-        for record, (_, deleted) in zip(records, changes):
+        changes: list[tuple[WireImage, Optional[str], bool]] = []
+        for stream_record in stream_records:
+            by_ttl = is_ttl_delete(stream_record)
+            if by_ttl and self._skip_ttl_deletes:
+                self.ttl_deletes_skipped += 1
+                continue
+            item, deleted = wire_change(stream_record, self._project)
+            changes.append((item, deleted, by_ttl))
+        records, widened = self._decoder.decode([item for item, _, _ in changes], numbers_checked)
+        for record, (_, deleted, by_ttl) in zip(records, changes):
             if deleted is not None:
                 record[DELETED_AT] = deleted
+                record[DELETED_BY_TTL] = by_ttl
         return Decoded(records, widened)

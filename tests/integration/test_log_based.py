@@ -73,7 +73,8 @@ def test_initial_sync_then_changes_then_nothing_then_exactly_one_change(
     assert final["i001"]["v"] == 103
     assert '"v":0.000000000000000000000000000000000001' in second.stdout
     # NEW_AND_OLD_IMAGES: a delete carries the item's last values beside _sdc_deleted_at
-    assert set(final["i002"]) == {"id", "v", "_sdc_deleted_at"} and final["i002"]["v"] == 2
+    assert set(final["i002"]) == {"id", "v", "_sdc_deleted_at", "_sdc_deleted_by_ttl"} and final["i002"]["v"] == 2
+    assert final["i002"]["_sdc_deleted_by_ttl"] is False  # deleted by DeleteItem, not by TTL
     assert ISO_UTC.match(final["i002"]["_sdc_deleted_at"])
 
     third = run_tap(config=config.path, catalog=catalog, state=second.last_state)
@@ -249,7 +250,8 @@ def test_a_delete_on_a_new_image_stream_carries_the_keys(ddb, make_table, tap_co
     ddb.delete_item(TableName=name, Key={"id": {"S": "a"}, "n": {"N": "1"}})
     second = run_tap(config=config.path, catalog=catalog, state=first.last_state)
     [deleted] = second.records(name)
-    assert set(deleted) == {"id", "n", "_sdc_deleted_at"} and (deleted["id"], deleted["n"]) == ("a", 1)
+    assert set(deleted) == {"id", "n", "_sdc_deleted_at", "_sdc_deleted_by_ttl"}
+    assert (deleted["id"], deleted["n"], deleted["_sdc_deleted_by_ttl"]) == ("a", 1, False)
 
 
 def test_a_rate_limited_stream_call_gets_a_longer_budget_than_max_attempts(

@@ -88,8 +88,9 @@ def test_meltano_run_extracts_a_table_then_only_its_changes_from_stored_state(me
     assert by_id["item-030"] == _expected(30)
     assert by_id["item-005"] == {**_expected(5), "n": int(BIG)}
     deleted = by_id["item-007"]
-    assert {k: v for k, v in deleted.items() if k != "_sdc_deleted_at"} == _expected(7)  # the last values
-    assert deleted["_sdc_deleted_at"].endswith("Z")
+    marks = ("_sdc_deleted_at", "_sdc_deleted_by_ttl")
+    assert {k: v for k, v in deleted.items() if k not in marks} == _expected(7)  # the last values
+    assert deleted["_sdc_deleted_at"].endswith("Z") and deleted["_sdc_deleted_by_ttl"] is False
 
 
 def test_meltano_stream_maps_hash_drop_and_flatten_every_stream_including_a_view(meltano_project, make_table):

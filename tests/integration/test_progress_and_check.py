@@ -47,10 +47,19 @@ def test_sync_prints_metrics_and_a_report_per_table(run_tap, make_table, catalog
 
     assert f"INFO Starting FULL_TABLE sync of {name} (first run)" in result.stderr
     report = result.stderr[result.stderr.index("INFO Sync report:") :].splitlines()
-    assert report[1].split()[1:8] == ["stream", "method", "records", "pages", "shards", "seconds", "records/s"]
+    assert report[1].split()[1:9] == [
+        "stream",
+        "method",
+        "records",
+        "pages",
+        "shards",
+        "ttl-skipped",
+        "seconds",
+        "records/s",
+    ]
     row = report[2].split()
-    assert row[1:6] == [name, "FULL_TABLE", "250", "3", "-"] and report[2].endswith("first run")
-    assert float(row[6]) >= 0 and float(row[7]) > 0
+    assert row[1:7] == [name, "FULL_TABLE", "250", "3", "-", "-"] and report[2].endswith("first run")
+    assert float(row[7]) >= 0 and float(row[8]) > 0
 
 
 def test_report_says_when_a_sync_resumed_from_a_bookmark(run_tap, make_table, catalog_for, tap_config):

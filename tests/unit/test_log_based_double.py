@@ -20,6 +20,7 @@ from tap_dynamodb.replication.context import SyncContext
 from tap_dynamodb.replication.log_based import check_table, sync_log_based
 from tap_dynamodb.settings import parse_config
 from tap_dynamodb.values.changes import with_deleted_at as output_schema
+from tests.doubles import TTL_IDENTITY, TTL_IDENTITY_MODEL_CASE
 
 TABLE = "orders"
 
@@ -32,7 +33,7 @@ def image(item_id: str, value: str) -> dict:
     return {"id": {"S": item_id}, "v": {"N": value}}
 
 
-def run_log_based(fake, bookmark=None, tip=3, projection=None):
+def run_log_based(fake, bookmark=None, tip=3, projection=None, settings=None):
     """One LOG_BASED run after the initial scan (initial_full_table_complete), on the double."""
     plan = StreamPlan(
         stream_id=TABLE,
@@ -60,13 +61,14 @@ def run_log_based(fake, bookmark=None, tip=3, projection=None):
         }
     }
     out = io.BytesIO()
-    config = parse_config({"region_name": "us-east-1", "stream_tip_empty_pages": tip})
+    config = parse_config({"region_name": "us-east-1", "stream_tip_empty_pages": tip, **(settings or {})})
     ctx = SyncContext(
         config=config,
         clients=SimpleNamespace(streams=Streams(fake)),
         writer=MessageWriter(out),
         state=State.load(state),
     )
+    run_log_based.last_ctx = ctx
     count = sync_log_based(ctx, plan, table)
     result = TapResult(["in-process"], 0, out.getvalue().decode(), "")
     assert count == len(result.records())
@@ -268,7 +270,11 @@ def test_changes_become_records_with_exact_numbers_and_deletes_with_sdc_deleted_
     result, _ = run_log_based(fake_streams)
 
     assert '"v":12345678901234567890123456789012345678' in result.stdout
-    assert result.records()[1] == {"id": "a", "_sdc_deleted_at": "2026-01-01T00:00:00.500000Z"}
+    assert result.records()[1] == {
+        "id": "a",
+        "_sdc_deleted_at": "2026-01-01T00:00:00.500000Z",
+        "_sdc_deleted_by_ttl": False,
+    }
 
 
 def test_stream_images_go_through_the_catalog_projection(fake_streams):
@@ -280,7 +286,7 @@ def test_stream_images_go_through_the_catalog_projection(fake_streams):
     result, _ = run_log_based(fake_streams, projection=projection)
 
     assert result.records()[0] == {"id": "a", "keep": "x"}
-    assert set(result.records()[1]) == {"id", "_sdc_deleted_at"}
+    assert set(result.records()[1]) == {"id", "_sdc_deleted_at", "_sdc_deleted_by_ttl"}
 
 
 @pytest.mark.parametrize(
@@ -373,3 +379,176 @@ def test_iterators_that_keep_expiring_are_renewed_after_growing_pauses_then_give
     first = shards.EXPIRY_PAUSE_SECONDS
     # the first renewal is at once; each later one waits twice as long (backoff.expo)
     assert pauses == pytest.approx([first * 2**n for n in range(shards.MAX_EXPIRIES_WITHOUT_PROGRESS - 1)])
+
+
+# ------------------------------------------------------------------------------------------
+# TTL deletes (issue 15, point 1)
+# ------------------------------------------------------------------------------------------
+
+
+def _user_and_ttl_deletes(fake_streams, identity=TTL_IDENTITY) -> list:
+    """a and b inserted; a deleted by the application, b expired by TTL; sequence numbers."""
+    fake_streams.add_shard("s")
+    numbers = [
+        fake_streams.put("s", "INSERT", key("a"), image("a", "1")),
+        fake_streams.put("s", "INSERT", key("b"), image("b", "2")),
+        fake_streams.put("s", "REMOVE", key("a"), old_image=image("a", "1"), when=1767225601.0),
+        fake_streams.put("s", "REMOVE", key("b"), old_image=image("b", "2"), when=1767225602.0, user_identity=identity),
+    ]
+    return numbers
+
+
+@pytest.mark.parametrize("identity", [TTL_IDENTITY, TTL_IDENTITY_MODEL_CASE], ids=["documented", "api-model"])
+def test_ttl_deletes_are_told_apart_from_user_deletes(fake_streams, identity):
+    _user_and_ttl_deletes(fake_streams, identity)
+
+    result, _ = run_log_based(fake_streams)
+
+    inserts, user_delete, ttl_delete = result.records()[:2], result.records()[2], result.records()[3]
+    assert all("_sdc_deleted_by_ttl" not in r and "_sdc_deleted_at" not in r for r in inserts)  # null: no delete
+    assert user_delete == {
+        "id": "a",
+        "v": 1,
+        "_sdc_deleted_at": "2026-01-01T00:00:01.000000Z",
+        "_sdc_deleted_by_ttl": False,
+    }
+    assert ttl_delete == {
+        "id": "b",
+        "v": 2,
+        "_sdc_deleted_at": "2026-01-01T00:00:02.000000Z",
+        "_sdc_deleted_by_ttl": True,
+    }
+
+
+def test_a_remove_by_another_service_or_identity_is_not_a_ttl_delete(fake_streams):
+    fake_streams.add_shard("s")
+    fake_streams.put("s", "REMOVE", key("a"), user_identity={"type": "Service", "principalId": "other.amazonaws.com"})
+    fake_streams.put("s", "REMOVE", key("b"), user_identity={"type": "User", "principalId": "dynamodb.amazonaws.com"})
+
+    result, _ = run_log_based(fake_streams)
+
+    assert [r["_sdc_deleted_by_ttl"] for r in result.records()] == [False, False]
+
+
+def test_ttl_deletes_skip_leaves_them_out_counts_them_and_moves_the_bookmark_past_them(fake_streams):
+    numbers = _user_and_ttl_deletes(fake_streams)
+
+    result, bookmark = run_log_based(fake_streams, settings={"ttl_deletes": "skip"})
+
+    assert values(result) == [("a", "1"), ("b", "2"), ("a", "1")]
+    assert result.records()[2]["_sdc_deleted_by_ttl"] is False
+    assert bookmark["shard_seq_numbers"] == {"s": numbers[-1]}  # the skipped delete is not read again
+    entry = run_log_based.last_ctx.report.streams[TABLE]
+    assert entry.ttl_deletes_skipped == 1
+
+    again, _ = run_log_based(fake_streams, bookmark, settings={"ttl_deletes": "skip"})
+    assert again.records() == []
+
+
+def test_a_page_of_nothing_but_skipped_ttl_deletes_still_moves_the_bookmark(fake_streams):
+    fake_streams.page_size = 2
+    fake_streams.add_shard("s")
+    fake_streams.put("s", "INSERT", key("a"), image("a", "1"))
+    fake_streams.put("s", "INSERT", key("b"), image("b", "1"))
+    ttl = [fake_streams.put("s", "REMOVE", key(k), user_identity=TTL_IDENTITY) for k in ("a", "b")]
+    fake_streams.close("s")
+
+    result, bookmark = run_log_based(fake_streams, settings={"ttl_deletes": "skip"})
+
+    assert values(result) == [("a", "1"), ("b", "1")]
+    assert bookmark["finished_shards"] == ["s"]
+    states = [m["value"]["bookmarks"][TABLE] for m in result.messages if m["type"] == "STATE"]
+    assert any(state["shard_seq_numbers"].get("s") == ttl[-1] for state in states)
+    assert run_log_based.last_ctx.report.streams[TABLE].ttl_deletes_skipped == 2
+
+
+def test_log_based_schema_declares_sdc_deleted_by_ttl():
+    schema = output_schema({"type": "object", "properties": {"id": {"type": "string"}}})
+    assert schema["properties"]["_sdc_deleted_by_ttl"] == {"type": ["null", "boolean"]}
+
+
+def test_ttl_deletes_setting_takes_delete_or_skip():
+    assert parse_config({"region_name": "us-east-1"}).ttl_deletes == "delete"
+    assert parse_config({"region_name": "us-east-1", "ttl_deletes": "SKIP"}).ttl_deletes == "skip"
+    with pytest.raises(TapError, match="ttl_deletes must be one of delete, skip"):
+        parse_config({"region_name": "us-east-1", "ttl_deletes": "archive"})
+
+
+# ------------------------------------------------------------------------------------------
+# the gap policy (issue 15, point 3)
+# ------------------------------------------------------------------------------------------
+
+
+def _aged_out(fake_streams) -> dict:
+    """A bookmark inside a shard whose records were trimmed past it (the stream aged out)."""
+    fake_streams.add_shard("s")
+    numbers = [fake_streams.put("s", "INSERT", key(f"i{n}"), image(f"i{n}", "1")) for n in range(3)]
+    fake_streams.trim("s", numbers[2])
+    return {"shard_seq_numbers": {"s": numbers[0]}, "success_timestamp": "2026-11-26T20:00:00.000000Z"}
+
+
+@pytest.fixture
+def full_scans(monkeypatch) -> list:
+    """The re-replication's full scan, recorded instead of run (the double has no table)."""
+    from tap_dynamodb.replication import log_based
+
+    scans = []
+
+    def fake_scan(ctx, plan, table):
+        scans.append(plan.stream_id)
+        ctx.state.bookmark(plan.stream_id).initial_full_table_complete = True
+
+    monkeypatch.setattr(log_based, "sync_full_table", fake_scan)
+    return scans
+
+
+def test_an_aged_out_stream_is_re_replicated_by_default(fake_streams, full_scans):
+    bookmark = _aged_out(fake_streams)
+
+    _, after = run_log_based(fake_streams, bookmark)
+
+    assert full_scans == [TABLE]
+    assert after["initial_full_table_complete"] is True and after["version"] == 7
+
+
+def test_on_stream_gap_fail_stops_at_an_aged_out_stream_and_says_what_to_do(fake_streams, full_scans):
+    bookmark = _aged_out(fake_streams)
+
+    with pytest.raises(TapError) as caught:
+        run_log_based(fake_streams, bookmark, settings={"on_stream_gap": "fail"})
+
+    message = str(caught.value)
+    assert "\n" not in message
+    assert f"stream {TABLE} (table {TABLE})" in message and "aged out" in message
+    assert "last change read 2026-11-26T20:00:00.000000Z" in message
+    assert "on_stream_gap" in message and "resync" in message and f"bookmarks.{TABLE}" in message
+    assert full_scans == []  # nothing re-replicated
+    assert (
+        run_log_based.last_ctx.state.to_dict()["bookmarks"][TABLE]["shard_seq_numbers"] == bookmark["shard_seq_numbers"]
+    )  # the bookmarks are kept for whoever looks
+
+
+def test_on_stream_gap_fail_stops_at_a_changed_stream_arn(fake_streams, full_scans):
+    fake_streams.add_shard("s")
+    fake_streams.put("s", "INSERT", key("a"), image("a", "1"))
+    old_arn = fake_streams.stream_arn.replace("2026-01-01", "2025-06-01")
+
+    with pytest.raises(TapError) as caught:
+        run_log_based(fake_streams, {"stream_arn": old_arn}, settings={"on_stream_gap": "fail"})
+
+    message = str(caught.value)
+    assert "\n" not in message and old_arn in message and fake_streams.stream_arn in message
+    assert "last change read unknown" in message
+    assert "on_stream_gap" in message and f"bookmarks.{TABLE}" in message
+    assert full_scans == [] and fake_streams.calls_of("GetRecords") == []
+
+
+def test_a_changed_stream_arn_is_re_replicated_by_default(fake_streams, full_scans):
+    fake_streams.add_shard("s")
+    fake_streams.put("s", "INSERT", key("a"), image("a", "1"))
+    old_arn = fake_streams.stream_arn.replace("2026-01-01", "2025-06-01")
+
+    result, after = run_log_based(fake_streams, {"stream_arn": old_arn})
+
+    assert full_scans == [TABLE] and after["stream_arn"] == fake_streams.stream_arn
+    assert result.records() == []  # the new stream's changes so far are in the (re-)scan, not re-sent

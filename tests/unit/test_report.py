@@ -89,12 +89,26 @@ def test_summary_has_one_aligned_line_per_stream():
     report.reset("events")
     report.shard("events")
     report.shard("events")
+    report.ttl_deletes_skipped("events", 3)
+    report.ttl_deletes_skipped("events", 0)
+    report.ttl_deletes_skipped("events", 2)
     lines = report.summary_lines()
-    assert lines[0].split()[:7] == ["stream", "method", "records", "pages", "shards", "seconds", "records/s"]
+    assert lines[0].split()[:8] == [
+        "stream",
+        "method",
+        "records",
+        "pages",
+        "shards",
+        "ttl-skipped",
+        "seconds",
+        "records/s",
+    ]
     orders, events = lines[1].split(), lines[2].split()
-    assert orders[:5] == ["orders", "FULL_TABLE", "10", "1", "-"]
+    assert orders[:6] == ["orders", "FULL_TABLE", "10", "1", "-", "-"]
     assert lines[1].endswith(FIRST_RUN)
-    assert events[:5] == ["events", "LOG_BASED", "0", "0", "2"]
+    assert events[:6] == ["events", "LOG_BASED", "0", "0", "2", "5"]
+    column = lines[0].index("ttl-skipped")
+    assert (lines[1][column], lines[2][column]) == ("-", "5")
     assert lines[2].endswith(f"{STREAM_RESET}; did not finish")
     assert lines[0].index("method") == lines[1].index("FULL_TABLE") == lines[2].index("LOG_BASED")
 
