@@ -10,6 +10,13 @@ replace the handler that masks secrets.
 - `http_request_duration` timer points, one per Scan or GetRecords call (aws/timers.py), are
   logged at DEBUG when the call succeeded and at INFO when it failed: one per page made most of
   a long sync's stderr (docs/running.md).
+- `change_lag` and `retention_margin` points, one each per LOG_BASED stream at the end of its
+  change reading (output/report.py): seconds, as `timer` points. Singer's metrics have only
+  `counter` and `timer` types and runners sum counters (they are increments), while a timer's
+  value is a duration in seconds taken as it is, which a lag and a margin are. singer-python's
+  `metrics.parse` would take an invented `gauge` too, but a tool that knows only the spec's two
+  types (Meltano relays the lines as they are) may not. `change_lag` is omitted when the run read
+  no change.
 """
 
 from __future__ import annotations
@@ -49,3 +56,14 @@ def request_duration(
         tags["table"] = table
     level = logging.DEBUG if status == SUCCEEDED else logging.INFO
     _point(level, "timer", Metric.http_request_duration, round(seconds, 6), tags)
+
+
+def change_lag(stream: str, seconds: float) -> None:
+    """A change_lag timer point: how old the newest change read in this run was when reading ended."""
+    _point(logging.INFO, "timer", "change_lag", round(seconds, 3), {Tag.endpoint: stream})
+
+
+def retention_margin(stream: str, seconds: float) -> None:
+    """A retention_margin timer point: the 24 hours of stream retention minus the age, at the run's
+    start, of the oldest change unread then (the full 24 hours when none was)."""
+    _point(logging.INFO, "timer", "retention_margin", round(seconds, 3), {Tag.endpoint: stream})

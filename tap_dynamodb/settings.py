@@ -306,6 +306,14 @@ SETTINGS: tuple[Setting, ...] = (
         choices=("resync", "fail"),
     ),
     Setting(
+        "stream_lag_warning_hours",
+        "decimal",
+        "Stream lag warning (hours)",
+        "LOG_BASED: warn when the oldest change unread at the run's start leaves less than this many hours of the "
+        "DynamoDB stream's 24-hour retention (run the sync more often); 0 for no warning.",
+        6,
+    ),
+    Setting(
         "number_format",
         "string",
         "Number format",
@@ -313,6 +321,16 @@ SETTINGS: tuple[Setting, ...] = (
         "typed string with format singer.decimal, for targets that load JSON numbers as DOUBLE).",
         "number",
         choices=("number", "string"),
+    ),
+    Setting(
+        "record_format",
+        "string",
+        "Record format",
+        "The shape of every record: columns (one column per attribute, the schema widening as new attributes "
+        "appear) or packed (the key attributes as columns plus _sdc_item, an object holding the whole item: "
+        "a fixed schema for loosely shaped tables). A stream's metadata tap-dynamodb.record-format overrides it.",
+        "columns",
+        choices=("columns", "packed"),
     ),
 )
 
@@ -349,7 +367,9 @@ class Config:
     stream_tip_empty_pages: int
     ttl_deletes: str
     on_stream_gap: str
+    stream_lag_warning_hours: float
     number_format: str
+    record_format: str
 
     def secrets(self) -> list[str]:
         """Every configured value that must never be printed."""

@@ -5,7 +5,8 @@ Selection and the replication method live in the stream's top-level metadata
 Column selection (field metadata or Stitch's projection keys, see projection.py) becomes a
 Projection, and the plan's schema keeps only the top-level properties it reads. A stream
 whose top-level metadata names `tap-dynamodb.index-name` is a secondary-index "view"
-(see discover) read with Scan's IndexName.
+(see discover) read with Scan's IndexName. `tap-dynamodb.filter-expression` (with
+`tap-dynamodb.expression-values`) becomes the stream's RowFilter (values/filters.py).
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from ..errors import TapError
+from ..values import filters, packed
 from ..values.schema import Schema
 from . import projection as projection_mod
+from .reserved import RESERVED_WORDS
 
 LOGGER = logging.getLogger("tap_dynamodb")
 
@@ -47,6 +50,8 @@ class StreamPlan:
     schema: Schema
     method: str
     projection: Optional[projection_mod.Projection]
+    record_format: Optional[str] = None  # tap-dynamodb.record-format (values/packed.py); None: the config's
+    row_filter: Optional[filters.RowFilter] = None  # tap-dynamodb.filter-expression (values/filters.py)
 
 
 def metadata_map(entry_metadata: Any) -> Metadata:
@@ -146,7 +151,10 @@ def selected_streams(raw_catalog: Any, default_method: str = FULL_TABLE) -> list
         )
         schema = copy.deepcopy(entry.get("schema") or {"type": "object"})
         properties: dict[str, Any] = schema["properties"] if isinstance(schema.get("properties"), dict) else {}
-        projection = projection_mod.for_stream(stream_id, md, list(key_properties), list(properties))
+        names = projection_mod.parse_names(stream_id, top.get(projection_mod.STITCH_NAMES_KEY))
+        row_filter = filters.for_stream(stream_id, top, names, RESERVED_WORDS)
+        filter_names = row_filter.used_names if row_filter else frozenset()
+        projection = projection_mod.for_stream(stream_id, md, list(key_properties), list(properties), filter_names)
         if projection is not None and properties:
             schema["properties"] = {name: sub for name, sub in properties.items() if name in projection.top_level_names}
         plans.append(
@@ -159,6 +167,8 @@ def selected_streams(raw_catalog: Any, default_method: str = FULL_TABLE) -> list
                 schema=schema,
                 method=method,
                 projection=projection,
+                record_format=packed.check_record_format(stream_id, top.get(packed.METADATA_KEY)),
+                row_filter=row_filter,
             )
         )
     if entries and not plans:

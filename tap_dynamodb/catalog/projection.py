@@ -208,18 +208,23 @@ def parse_names(stream: str, raw: Any) -> dict[str, str]:
     return raw
 
 
-def parse_expression(stream: str, expression: Any, names: dict[str, str]) -> list[DocPath]:
-    """A Stitch projection expression ("a, m.x, l[0], #n") → paths of resolved steps."""
+def parse_expression(
+    stream: str, expression: Any, names: dict[str, str], filter_names: frozenset[str] = frozenset()
+) -> list[DocPath]:
+    """A Stitch projection expression ("a, m.x, l[0], #n") → paths of resolved steps.
+
+    `filter_names` are the aliases the stream's filter expression uses (they share the names).
+    """
     if not isinstance(expression, str) or not expression.strip():
         raise TapError(f'stream {stream}: metadata {STITCH_PROJECTION_KEY} must be a string like "a, b.c, #n"')
     used: set[str] = set()
     paths = [_parse_path(stream, text.strip(), names, used) for text in expression.split(",")]
-    unused = sorted(set(names) - used)
+    unused = sorted(set(names) - used - filter_names)
     if unused:
         raise TapError(
             f"stream {stream}: metadata {STITCH_NAMES_KEY} defines {', '.join(unused)} but "
-            f"{STITCH_PROJECTION_KEY} does not use {'it' if len(unused) == 1 else 'them'}; remove "
-            "unused aliases"
+            f"{STITCH_PROJECTION_KEY} does not use {'it' if len(unused) == 1 else 'them'}"
+            f"{' (nor does the filter expression)' if filter_names else ''}; remove unused aliases"
         )
     return paths
 
@@ -279,20 +284,31 @@ def _with_keys(paths: list[DocPath], key_properties: list[str]) -> list[DocPath]
 
 
 def for_stream(
-    stream: str, metadata: Mapping[tuple[str, ...], dict[str, Any]], key_properties: list[str], properties: list[str]
+    stream: str,
+    metadata: Mapping[tuple[str, ...], dict[str, Any]],
+    key_properties: list[str],
+    properties: list[str],
+    filter_names: frozenset[str] = frozenset(),
 ) -> Optional[Projection]:
     """The projection a catalog entry asks for, or None to read every attribute.
 
     `metadata` maps breadcrumb tuples to metadata; `properties` are the schema's top-level
     property names. A Stitch expression wins over field selection; without either, or when
     nothing is deselected, every attribute is read (including ones discovery never saw).
+    `filter_names` are the aliases the stream's filter expression uses (values/filters.py).
     """
     top = metadata.get((), {})
     expression = top.get(STITCH_PROJECTION_KEY)
     names = parse_names(stream, top.get(STITCH_NAMES_KEY))
     if expression not in (None, ""):
-        return Projection(_with_keys(parse_expression(stream, expression, names), key_properties))
-    if names:
+        return Projection(_with_keys(parse_expression(stream, expression, names, filter_names), key_properties))
+    unused = sorted(set(names) - filter_names)
+    if unused and filter_names:
+        raise TapError(
+            f"stream {stream}: metadata {STITCH_NAMES_KEY} defines {', '.join(unused)} but the filter "
+            f"expression does not use {'it' if len(unused) == 1 else 'them'}; remove unused aliases"
+        )
+    if unused:
         raise TapError(
             f"stream {stream}: metadata {STITCH_NAMES_KEY} is set but {STITCH_PROJECTION_KEY} is not; "
             "set the projection expression or remove the aliases"

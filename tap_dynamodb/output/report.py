@@ -15,9 +15,19 @@ Costs are per page, never per item: the replication code calls `Report.page()` o
 Scan page or GetRecords answer, so the hot loop over items is untouched.
 
 At the end, `Report.log_summary()` prints one line per stream: method, records,
-pages/shards, TTL deletes skipped (LOG_BASED, with ttl_deletes: skip), seconds, records/s and
-where it started (first run, resumed from a bookmark, reset...). It replaces Stitch's
-"loading report" for people running by hand.
+pages/shards, TTL deletes skipped (LOG_BASED, with ttl_deletes: skip), seconds, records/s,
+lag and margin (LOG_BASED) and where it started (first run, resumed from a bookmark, reset...).
+It replaces Stitch's "loading report" for people running by hand.
+
+Lag and margin (LOG_BASED, from each GetRecords page's first and last ApproximateCreationDateTime,
+wall clock `Report.wall_clock`, injectable for tests):
+- lag: how old the newest change read in this run was when the stream's reading ended
+  (`-` when the run read no change);
+- margin: the DynamoDB stream's 24-hour retention minus the age, at the stream's start, of the
+  oldest change then unread (the first record this run read: records of a shard come in order).
+  A run that read no change, or only changes made after it started, had nothing at risk: the
+  full 24h00m. Under `stream_lag_warning_hours` a WARNING says to run more often.
+Both are also `change_lag` and `retention_margin` timer points (metrics.py).
 """
 
 from __future__ import annotations
@@ -35,6 +45,7 @@ from ..replication.bookmarks import Bookmark
 LOGGER = logging.getLogger("tap_dynamodb")
 
 RECORD_COUNT_INTERVAL = 5.0  # seconds between progress lines (and record_count points) of a running stream
+RETENTION_SECONDS = 24 * 3600  # how long DynamoDB Streams keeps a change
 
 FIRST_RUN = "first run"
 RESUMED = "resumed from bookmark"
@@ -76,6 +87,15 @@ def format_duration(seconds: float) -> str:
     return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
 
 
+def change_time(record: dict[str, Any]) -> Optional[float]:
+    """A wire-form stream record's ApproximateCreationDateTime (epoch seconds), None when absent."""
+    created = (record.get("dynamodb") or {}).get("ApproximateCreationDateTime")
+    try:
+        return None if created is None else float(created)
+    except (TypeError, ValueError):
+        return None
+
+
 SCAN = "scan"
 CHANGES = "changes"
 
@@ -101,6 +121,11 @@ class StreamReport:
     phase_records: int = 0
     expected: Optional[int] = None  # records the present phase should write (a fresh scan: ItemCount)
     resumed_scan: bool = False
+    wall_started: float = 0.0  # epoch seconds, as the stream started
+    oldest_change: Optional[float] = None  # LOG_BASED: ApproximateCreationDateTime of the oldest change read
+    newest_change: Optional[float] = None  # ... and of the newest
+    lag: Optional[float] = None  # seconds, set by Report.lag(): age of the newest change as reading ended
+    margin: Optional[float] = None  # seconds of the 24-hour retention left at the start (Report.lag())
 
     def __post_init__(self) -> None:
         self.last_point = self.phase_started = self.started
@@ -116,14 +141,20 @@ class StreamReport:
 class Report:
     """Per-stream counters of one run; call it from the thread that writes records."""
 
-    def __init__(self, interval: Optional[float] = None, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        interval: Optional[float] = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ):
         self.interval = RECORD_COUNT_INTERVAL if interval is None else interval
         self.clock = clock
+        self.wall_clock = wall_clock  # epoch seconds, compared with ApproximateCreationDateTime
         self.streams: dict[str, StreamReport] = {}
 
     def start(self, stream: str, method: str, origin: str, item_count: Optional[int] = None) -> StreamReport:
         """A stream's sync starts; `item_count` is DescribeTable's ItemCount of what it reads."""
-        entry = StreamReport(stream, method, origin, self.clock(), item_count)
+        entry = StreamReport(stream, method, origin, self.clock(), item_count, wall_started=self.wall_clock())
         entry.resumed_scan = origin == RESUMED
         entry.expected = None if entry.resumed_scan else item_count
         self.streams[stream] = entry
@@ -193,6 +224,41 @@ class Report:
         """LOG_BASED: one shard has been read (to its end or up to now)."""
         self._entry(stream).shards += 1
 
+    def changes_page(self, stream: str, records: list[dict[str, Any]]) -> None:
+        """LOG_BASED: a GetRecords page of wire-form stream records, before they are written
+        (writing may empty the list); only its first and last records are looked at."""
+        if not records:
+            return
+        entry = self._entry(stream)
+        first, last = change_time(records[0]), change_time(records[-1])
+        if first is not None and (entry.oldest_change is None or first < entry.oldest_change):
+            entry.oldest_change = first
+        if last is not None and (entry.newest_change is None or last > entry.newest_change):
+            entry.newest_change = last
+
+    def lag(self, stream: str, warning_hours: float) -> StreamReport:
+        """LOG_BASED: the stream's changes are read: work out lag and margin, emit their metric
+        points, and warn when the margin is under `warning_hours`."""
+        entry = self._entry(stream)
+        now = self.wall_clock()
+        entry.lag = None if entry.newest_change is None else max(0.0, now - entry.newest_change)
+        at_risk = 0.0 if entry.oldest_change is None else max(0.0, entry.wall_started - entry.oldest_change)
+        entry.margin = RETENTION_SECONDS - at_risk
+        if entry.lag is not None:
+            metrics.change_lag(entry.stream, entry.lag)
+        metrics.retention_margin(entry.stream, entry.margin)
+        if warning_hours > 0 and entry.margin < warning_hours * 3600:
+            LOGGER.warning(
+                "Stream %s: only %.1f hours of margin left: its oldest unread change was %.1f hours old when the run "
+                "started, and the DynamoDB stream keeps changes 24 hours (stream_lag_warning_hours: %g). Run the sync "
+                "more often, or changes will be trimmed before they are read and the table replicated again",
+                entry.stream,
+                entry.margin / 3600,
+                at_risk / 3600,
+                warning_hours,
+            )
+        return entry
+
     def ttl_deletes_skipped(self, stream: str, count: int) -> None:
         """LOG_BASED: `count` TTL deletes were left out (ttl_deletes: skip)."""
         self._entry(stream).ttl_deletes_skipped += count
@@ -217,7 +283,21 @@ class Report:
         if not self.streams:
             return []
         now = self.clock()
-        rows = [("stream", "method", "records", "pages", "shards", "ttl-skipped", "seconds", "records/s", "started")]
+        rows = [
+            (
+                "stream",
+                "method",
+                "records",
+                "pages",
+                "shards",
+                "ttl-skipped",
+                "seconds",
+                "records/s",
+                "lag",
+                "margin",
+                "started",
+            )
+        ]
         for e in self.streams.values():
             status = e.origin if e.finished is not None else f"{e.origin}; did not finish"
             log_based = e.method == "LOG_BASED"
@@ -231,6 +311,8 @@ class Report:
                     str(e.ttl_deletes_skipped) if log_based else "-",
                     f"{e.seconds(now):.1f}",
                     f"{e.rate(now):.0f}",
+                    format_duration(e.lag) if e.lag is not None else "-",
+                    format_duration(e.margin) if e.margin is not None else "-",
                     status,
                 )
             )

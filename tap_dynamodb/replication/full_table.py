@@ -40,10 +40,11 @@ from ..errors import TapError
 from ..page import WireItem
 from ..readers.capacity import limiter_for
 from ..readers.scan import parallel_pages
-from ..values.decoder import RecordDecoder
+from ..values.filters import FILTER_KEY
 from .bookmarks import ScanProgress
 from .context import SyncContext
 from .pages import write_page
+from .records import item_decoder
 
 LOGGER = logging.getLogger("tap_dynamodb")
 
@@ -68,7 +69,35 @@ def scan_request(ctx: SyncContext, plan: StreamPlan) -> dict[str, Any]:
         request["ConsistentRead"] = False  # GSIs refuse consistent reads; LSIs allow them, but keep one rule
     if plan.projection:
         request.update(plan.projection.scan_params())
+    if plan.row_filter:  # its aliases are #f0, ..., the projection's #p0, ...: the names merge
+        filter_params = plan.row_filter.scan_params()
+        names = {**request.get("ExpressionAttributeNames", {}), **filter_params.pop("ExpressionAttributeNames", {})}
+        request.update(filter_params)
+        if names:
+            request["ExpressionAttributeNames"] = names
     return request
+
+
+def check_filter(ctx: SyncContext, plan: StreamPlan) -> None:
+    """Have DynamoDB check the stream's filter expression (a Scan with Limit 1) before anything is read.
+
+    The tap has checked it against DynamoDB's grammar already (values/filters.py); this catches
+    whatever DynamoDB refuses beyond that, as one line naming the metadata key.
+    """
+    if plan.row_filter is None:
+        return
+    request = {**scan_request(ctx, plan), "Limit": 1}
+    try:
+        ctx.clients.dynamodb.scan_page(request)
+    except ClientError as exc:
+        if error_code(exc) == VALIDATION:
+            raise TapError(
+                f"stream {plan.stream_id}: DynamoDB refused metadata {FILTER_KEY} "
+                f"({error_message(exc)}); fix the expression or its names and values"
+            ) from None
+        raise _scan_error(plan, exc, False) from None
+    except BotoCoreError as exc:
+        raise describe_aws_error(exc, f"scanning table {plan.table_name}", ctx.config.endpoint_url) from None
 
 
 def _segments_to_read(
@@ -98,7 +127,7 @@ def scan_to_output(ctx: SyncContext, plan: StreamPlan, table: dict[str, Any], ve
     if total > 1:
         progress.segments = total
     count = 0
-    decoder = RecordDecoder(plan.schema, ctx.config.number_format)
+    decoder = item_decoder(ctx.config, plan)
     try:
         limiter = limiter_for(ctx.config.max_read_capacity_units_per_second)
         project = plan.projection.client_side if plan.projection else None  # an expression over 4 KB

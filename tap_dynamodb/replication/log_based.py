@@ -36,10 +36,10 @@ from ..catalog.plan import StreamPlan
 from ..errors import TapError
 from ..readers.shards import Shard, StreamAgedOut, check_bookmarks, list_shards, walk
 from ..values.changes import ChangeDecoder
-from ..values.decoder import RecordDecoder
 from .context import SyncContext
 from .full_table import sync_full_table
 from .pages import write_page
+from .records import item_decoder
 
 LOGGER = logging.getLogger("tap_dynamodb")
 
@@ -140,9 +140,10 @@ def _read_pass(ctx: SyncContext, plan: StreamPlan, stream_arn: str, started: flo
     finished, positions = _current_bookmarks(ctx, plan, shards)
     bookmark = ctx.state.bookmark(plan.stream_id)
     decoder = ChangeDecoder(
-        RecordDecoder(plan.schema, ctx.config.number_format),
+        item_decoder(ctx.config, plan),
         plan.projection.apply if plan.projection else None,
         skip_ttl_deletes=ctx.config.ttl_deletes == "skip",
+        matches=plan.row_filter.matches if plan.row_filter else None,  # values/filters.py: filter_change
     )
     closed_while_read = False
     for reader in walk(
@@ -155,6 +156,7 @@ def _read_pass(ctx: SyncContext, plan: StreamPlan, stream_arn: str, started: flo
         started + CATCH_UP_MARGIN_SECONDS,
     ):
         for page in reader.pages():
+            ctx.report.changes_page(plan.name, page.items)  # before write_page, which may empty the list
             write_page(ctx, plan, decoder, page.items, page.numbers_checked, bookmark.version)
             if decoder.ttl_deletes_skipped:
                 ctx.report.ttl_deletes_skipped(plan.name, decoder.ttl_deletes_skipped)
@@ -171,6 +173,8 @@ def _read_pass(ctx: SyncContext, plan: StreamPlan, stream_arn: str, started: flo
             positions = {**positions, reader.shard_id: reader.last_sequence}
         bookmark.shards.positions, bookmark.shards.finished = positions, finished
         ctx.save_state()
+    if decoder.filtered_out:
+        LOGGER.info("Stream %s: %d change(s) outside the row filter skipped", plan.stream_id, decoder.filtered_out)
     return closed_while_read
 
 
@@ -216,4 +220,5 @@ def sync_log_based(ctx: SyncContext, plan: StreamPlan, table: dict[str, Any]) ->
     before = ctx.writer.records_written
     with aws_errors(f"reading the DynamoDB stream of table {plan.table_name}", ctx.config.endpoint_url):
         _replicate_or_reset(ctx, plan, table, stream_arn)
+    ctx.report.lag(plan.name, ctx.config.stream_lag_warning_hours)
     return ctx.writer.records_written - before

@@ -23,10 +23,10 @@ from ..errors import TapError
 from ..output.report import item_count, start_origin
 from ..timestamps import utc_now_iso
 from ..values.changes import with_deleted_at
-from ..values.schema import records_schema
 from .context import SyncContext
-from .full_table import sync_full_table
+from .full_table import check_filter, sync_full_table
 from .log_based import check_table, sync_log_based
+from .records import first_schema
 
 LOGGER = logging.getLogger("tap_dynamodb")
 
@@ -58,6 +58,8 @@ def _describe_selected(ctx: SyncContext, plans: list[StreamPlan]) -> dict[str, d
     for plan in plans:
         if plan.method == LOG_BASED:
             check_table(plan, tables[plan.table_name])  # refuse before any output
+    for plan in plans:
+        check_filter(ctx, plan)  # a Limit-1 Scan: DynamoDB's verdict on the filter expression
     return tables
 
 
@@ -139,7 +141,7 @@ def _sync_one(ctx: SyncContext, plan: StreamPlan, table: dict[str, Any]) -> None
     ctx.save_state()
     if plan.method == LOG_BASED:
         plan.schema = with_deleted_at(plan.schema)  # deletes carry _sdc_deleted_at; widening keeps it
-    ctx.writer.schema(plan.name, records_schema(plan.schema, ctx.config.number_format), plan.key_properties)
+    ctx.writer.schema(plan.name, first_schema(ctx.config, plan), plan.key_properties)
     count = sync_stream(ctx, plan, table)
     ctx.report.finish(plan.name, count)
     ctx.state.bookmark(plan.stream_id).success_timestamp = utc_now_iso()

@@ -20,7 +20,8 @@ from typing import Any, Callable, Optional
 
 from ..errors import TapError
 from ..timestamps import iso_utc, utc_now_iso
-from .decoder import Decoded, RecordDecoder
+from .decoder import Decoded, ItemDecoder
+from .filters import filter_change
 from .schema import Schema
 
 DELETED_AT = "_sdc_deleted_at"
@@ -91,14 +92,25 @@ def _keep(image: WireImage) -> WireImage:
 class ChangeDecoder:
     """Stream records → records, through the stream's RecordDecoder (same widening, same shapes).
 
-    `skip_ttl_deletes` leaves TTL deletes out; `ttl_deletes_skipped` counts them.
+    `skip_ttl_deletes` leaves TTL deletes out; `ttl_deletes_skipped` counts them. `matches` (a row
+    filter's, values/filters.py) is applied to the whole images, before the projection: a change
+    the filter leaves out is skipped, one that leaves the filter becomes a delete (filter_change);
+    `filtered_out` counts the skipped ones.
     """
 
-    def __init__(self, decoder: RecordDecoder, project: Optional[Projector] = None, skip_ttl_deletes: bool = False):
+    def __init__(
+        self,
+        decoder: ItemDecoder,
+        project: Optional[Projector] = None,
+        skip_ttl_deletes: bool = False,
+        matches: Optional[Callable[[WireImage], bool]] = None,
+    ):
         self._decoder = decoder
         self._project = project or _keep
         self._skip_ttl_deletes = skip_ttl_deletes
+        self._matches = matches
         self.ttl_deletes_skipped = 0
+        self.filtered_out = 0
 
     @property
     def schema(self) -> Schema:
@@ -107,6 +119,12 @@ class ChangeDecoder:
     def decode(self, stream_records: Iterable[dict[str, Any]], numbers_checked: bool = False) -> Decoded:
         changes: list[tuple[WireImage, Optional[str], bool]] = []
         for stream_record in stream_records:
+            if self._matches is not None:
+                kept = filter_change(stream_record, self._matches)
+                if kept is None:
+                    self.filtered_out += 1
+                    continue
+                stream_record = kept
             by_ttl = is_ttl_delete(stream_record)
             if by_ttl and self._skip_ttl_deletes:
                 self.ttl_deletes_skipped += 1

@@ -16,7 +16,7 @@ leaves it unchanged (a number where strings were) writes no SCHEMA.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from .decode import DoesNotFit, Record, ValueDecoder, decode_items, fitting_decoder, plain_value_decoder
 from .numbers import JSON_NUMBERS, TEXT_NUMBERS, number_reader
@@ -27,6 +27,15 @@ from .shapes import ShapeDecoder
 class Decoded(NamedTuple):
     records: list[Record]
     widened: bool  # the schema changed for these records: write SCHEMA before them
+
+
+class ItemDecoder(Protocol):
+    """What decodes a stream's items: RecordDecoder (columns) or values.packed.PackedDecoder (packed)."""
+
+    @property
+    def schema(self) -> Schema: ...
+
+    def decode(self, items: Iterable[dict[str, Any]], numbers_checked: bool = False) -> Decoded: ...
 
 
 class RecordDecoder:

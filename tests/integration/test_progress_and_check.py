@@ -74,3 +74,25 @@ def test_report_says_when_a_sync_resumed_from_a_bookmark(run_tap, make_table, ca
     assert f"Starting FULL_TABLE sync of {name} (resumed from bookmark)" in resumed.stderr
     assert resumed.stderr.rstrip().endswith("resumed from bookmark")
     assert len(resumed.records(name)) == 20
+
+
+def test_log_based_report_and_metrics_give_lag_and_margin(ddb, run_tap, make_table, catalog_for, tap_config):
+    name = make_table(stream="NEW_AND_OLD_IMAGES", items=[{"id": {"S": "a"}, "v": {"N": "1"}}], name_prefix="lag")
+    config = tap_config.with_(tables=[name])
+    catalog = catalog_for(name, method="LOG_BASED", config=config)
+    first = run_tap(catalog=catalog, config=config)
+    ddb.put_item(TableName=name, Item={"id": {"S": "b"}, "v": {"N": "2"}})
+    second = run_tap(catalog=catalog, config=config, state=first.last_state)
+    assert len(second.records(name)) == 1
+
+    points = {p["metric"]: p for p in _metric_points(second.stderr) if p["tags"] == {"endpoint": name}}
+    # DynamoDB Local rounds ApproximateCreationDateTime to the minute: the change is at most minutes old
+    assert points["change_lag"]["type"] == "timer" and 0 <= points["change_lag"]["value"] < 600
+    assert points["retention_margin"]["type"] == "timer"
+    assert 23.5 * 3600 < points["retention_margin"]["value"] <= 24 * 3600
+    report = second.stderr[second.stderr.index("INFO Sync report:") :].splitlines()
+    assert report[1].split()[9:12] == ["lag", "margin", "started"]
+    row = report[2].split()
+    assert row[1:3] == [name, "LOG_BASED"] and re.fullmatch(r"\d+s|\d+m\d\ds", row[9])
+    assert re.fullmatch(r"2[34]h\d\dm", row[10])
+    assert "of margin left" not in second.stderr  # no warning with a whole day to spare

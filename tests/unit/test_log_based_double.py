@@ -5,6 +5,8 @@ things DynamoDB Local cannot produce. No service is needed."""
 from __future__ import annotations
 
 import io
+import json
+import logging
 from types import SimpleNamespace
 
 import pytest
@@ -13,6 +15,7 @@ from devtools.tap_runner import TapResult
 from tap_dynamodb.aws.api import Streams
 from tap_dynamodb.catalog.plan import StreamPlan
 from tap_dynamodb.errors import TapError
+from tap_dynamodb.output.report import Report, format_duration
 from tap_dynamodb.output.writer import MessageWriter
 from tap_dynamodb.readers.shards import Shard, ShardReader, StreamAgedOut, check_bookmarks, list_shards, tree_order
 from tap_dynamodb.replication.bookmarks import State
@@ -33,7 +36,7 @@ def image(item_id: str, value: str) -> dict:
     return {"id": {"S": item_id}, "v": {"N": value}}
 
 
-def run_log_based(fake, bookmark=None, tip=3, projection=None, settings=None):
+def run_log_based(fake, bookmark=None, tip=3, projection=None, settings=None, report=None):
     """One LOG_BASED run after the initial scan (initial_full_table_complete), on the double."""
     plan = StreamPlan(
         stream_id=TABLE,
@@ -67,6 +70,7 @@ def run_log_based(fake, bookmark=None, tip=3, projection=None, settings=None):
         clients=SimpleNamespace(streams=Streams(fake)),
         writer=MessageWriter(out),
         state=State.load(state),
+        **({"report": report} if report is not None else {}),
     )
     run_log_based.last_ctx = ctx
     count = sync_log_based(ctx, plan, table)
@@ -552,3 +556,107 @@ def test_a_changed_stream_arn_is_re_replicated_by_default(fake_streams, full_sca
 
     assert full_scans == [TABLE] and after["stream_arn"] == fake_streams.stream_arn
     assert result.records() == []  # the new stream's changes so far are in the (re-)scan, not re-sent
+
+
+# ---------------------------------------------------------------- lag and margin (issue 15, point 4)
+RUN_START = 1767225600.0 + 30 * 3600  # the injected wall clock: no sleeping
+HOUR = 3600.0
+
+
+def _lag_metrics(caplog) -> dict:
+    points = [
+        json.loads(r.getMessage().split("METRIC: ", 1)[1]) for r in caplog.records if "METRIC: " in r.getMessage()
+    ]
+    return {p["metric"]: p for p in points if p["metric"] in ("change_lag", "retention_margin")}
+
+
+def _lag_warnings(caplog) -> list:
+    return [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and "margin" in r.getMessage()]
+
+
+def test_lag_and_margin_come_from_the_oldest_and_newest_change_read(fake_streams, caplog):
+    caplog.set_level(logging.INFO)
+    clock = [RUN_START]
+    report = Report(wall_clock=lambda: clock[0])
+    fake_streams.page_size = 2
+    fake_streams.add_shard("s1")
+    fake_streams.add_shard("s2")
+    fake_streams.put("s1", "INSERT", key("a"), image("a", "1"), when=RUN_START - 20.5 * HOUR)  # oldest unread
+    fake_streams.put("s1", "MODIFY", key("a"), image("a", "2"), when=RUN_START - 10 * HOUR)
+    fake_streams.put("s1", "MODIFY", key("a"), image("a", "3"), when=RUN_START - 120)  # second page of s1
+    fake_streams.put("s2", "INSERT", key("b"), image("b", "1"), when=RUN_START - 19 * HOUR)
+    fake_streams.put("s2", "MODIFY", key("b"), image("b", "2"), when=RUN_START - 300)
+
+    def time_passes(fake):
+        clock[0] += 10  # each GetRecords answer takes 10 s of the fixed clock
+
+    fake_streams.before_get_records = time_passes
+    result, _ = run_log_based(fake_streams, report=report)
+
+    assert len(values(result)) == 5
+    entry = report.streams[TABLE]
+    reads = len(fake_streams.calls_of("GetRecords"))
+    assert entry.lag == pytest.approx(120 + 10 * reads)  # the newest change, as reading ended
+    assert entry.margin == pytest.approx(3.5 * HOUR)  # 24 h - 20.5 h, as the run started
+    points = _lag_metrics(caplog)
+    assert points["change_lag"] == {
+        "type": "timer",
+        "metric": "change_lag",
+        "value": pytest.approx(entry.lag),
+        "tags": {"endpoint": TABLE},
+    }
+    assert points["retention_margin"]["type"] == "timer" and points["retention_margin"]["value"] == 3.5 * HOUR
+    (warning,) = _lag_warnings(caplog)
+    assert warning.startswith(f"Stream {TABLE}: only 3.5 hours of margin left")
+    assert "20.5 hours old" in warning and "stream_lag_warning_hours: 6" in warning
+    assert "Run the sync more often" in warning
+    header, row = report.summary_lines()
+    assert header.split()[8:11] == ["lag", "margin", "started"]
+    assert row.split()[8:10] == [format_duration(120 + 10 * reads), "3h30m"]
+
+
+def test_a_wide_margin_or_a_lower_threshold_gives_no_warning(fake_streams, caplog):
+    caplog.set_level(logging.INFO)
+    fake_streams.add_shard("s")
+    fake_streams.put("s", "INSERT", key("a"), image("a", "1"), when=RUN_START - 20.5 * HOUR)
+
+    run_log_based(fake_streams, report=Report(wall_clock=lambda: RUN_START), settings={"stream_lag_warning_hours": 3})
+    assert _lag_warnings(caplog) == []
+
+    fake_streams.put("s", "MODIFY", key("a"), image("a", "2"), when=RUN_START - 2 * HOUR)
+    report = Report(wall_clock=lambda: RUN_START)
+    run_log_based(fake_streams, {"shard_seq_numbers": {"s": "000000000000000000101"}}, report=report)
+    assert report.streams[TABLE].margin == 22 * HOUR and _lag_warnings(caplog) == []
+
+    run_log_based(
+        fake_streams, report=Report(wall_clock=lambda: RUN_START), settings={"stream_lag_warning_hours": "0"}
+    )  # from the shard's start again: 20.5 h old, but the warning is off
+    assert _lag_warnings(caplog) == []
+
+
+def test_nothing_unread_means_the_full_margin_and_no_lag_figure(fake_streams, caplog):
+    caplog.set_level(logging.INFO)
+    fake_streams.add_shard("s")
+    report = Report(wall_clock=lambda: RUN_START)
+
+    run_log_based(fake_streams, report=report)
+
+    entry = report.streams[TABLE]
+    assert entry.lag is None and entry.margin == 24 * HOUR
+    points = _lag_metrics(caplog)
+    assert "change_lag" not in points and points["retention_margin"]["value"] == 24 * HOUR
+    assert _lag_warnings(caplog) == []
+    assert report.summary_lines()[1].split()[8:10] == ["-", "24h00m"]
+
+
+def test_changes_made_after_the_run_started_put_nothing_at_risk(fake_streams):
+    fake_streams.add_shard("s")
+    fake_streams.put("s", "INSERT", key("a"), image("a", "1"), when=RUN_START + 30)
+    clock = [RUN_START]
+    report = Report(wall_clock=lambda: clock[0])
+    report.start(TABLE, "LOG_BASED", "resumed from bookmark")  # the run starts at RUN_START
+    clock[0] = RUN_START + 40
+
+    run_log_based(fake_streams, report=report)
+
+    assert report.streams[TABLE].margin == 24 * HOUR and report.streams[TABLE].lag == 10

@@ -113,6 +113,30 @@ def test_summary_has_one_aligned_line_per_stream():
     assert lines[0].index("method") == lines[1].index("FULL_TABLE") == lines[2].index("LOG_BASED")
 
 
+def test_summary_gives_lag_and_margin_of_log_based_streams_only(caplog):
+    caplog.set_level(logging.INFO)
+    clock = [1767225600.0]
+    report = Report(wall_clock=lambda: clock[0])
+    report.start("orders", "FULL_TABLE", FIRST_RUN)
+    report.finish("orders", 0)
+    report.start("events", "LOG_BASED", RESUMED)
+    created = lambda t: {"dynamodb": {"ApproximateCreationDateTime": t}}  # noqa: E731
+    report.changes_page("events", [created(clock[0] - 7 * 3600), created(clock[0] - 3600)])
+    report.changes_page("events", [])
+    report.changes_page("events", [{"dynamodb": {}}, created(clock[0] - 65)])
+    clock[0] += 10
+    entry = report.lag("events", 6)
+    report.finish("events", 3)
+    assert (entry.lag, entry.margin) == (75, 17 * 3600)
+    header, orders, events = report.summary_lines()
+    assert header.split()[6:] == ["seconds", "records/s", "lag", "margin", "started"]
+    assert orders.split()[8:10] == ["-", "-"] and orders.endswith(FIRST_RUN)
+    assert events.split()[8:10] == ["1m15s", "17h00m"] and events.endswith(RESUMED)
+    assert header.index("margin") == orders.index("-", header.index("margin")) == events.index("17h00m")
+    assert [m["metric"] for m in _metrics(caplog) if m["type"] == "timer"] == ["change_lag", "retention_margin"]
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
 def _stubbed(service: str):
     client = boto3.client(
         service,

@@ -1,0 +1,33 @@
+"""The record format of a stream (columns or packed) and the decoder and first schema it gives.
+
+Every method (FULL_TABLE, LOG_BASED, and any later one) takes its decoder and its first SCHEMA
+from here, so every writer gets the same records: `record_format` in the config, overridden
+by the stream's metadata `tap-dynamodb.record-format` (values/packed.py).
+"""
+
+from __future__ import annotations
+
+from ..catalog.plan import LOG_BASED, StreamPlan
+from ..settings import Config
+from ..values.decoder import ItemDecoder, RecordDecoder
+from ..values.packed import PACKED, PackedDecoder
+from ..values.schema import Schema, records_schema
+
+
+def record_format(config: Config, plan: StreamPlan) -> str:
+    """The stream's metadata's record format, else the config's."""
+    return plan.record_format or config.record_format
+
+
+def item_decoder(config: Config, plan: StreamPlan) -> ItemDecoder:
+    """The decoder of the stream's items: packed, or columns widening `plan.schema` in place."""
+    if record_format(config, plan) == PACKED:
+        return PackedDecoder(plan.schema, plan.key_properties, config.number_format, deletes=plan.method == LOG_BASED)
+    return RecordDecoder(plan.schema, config.number_format)
+
+
+def first_schema(config: Config, plan: StreamPlan) -> Schema:
+    """The schema of the stream's first SCHEMA message (the only one, when packed)."""
+    if record_format(config, plan) == PACKED:
+        return item_decoder(config, plan).schema
+    return records_schema(plan.schema, config.number_format)
