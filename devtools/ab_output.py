@@ -25,7 +25,7 @@ from typing import Any
 import boto3
 
 from devtools import tap_runner
-from devtools.dynamodb_local import LOCAL_CREDENTIALS, REPO_ROOT, DynamoDBLocal
+from devtools.dynamodb_local import LOCAL_CREDENTIALS, DynamoDBLocal
 from tests.helpers import batch_write, random_items, select_streams, wait_table_active
 
 RANDOM_ITEMS = 3000
@@ -65,7 +65,6 @@ def _first_difference(mine: list[Any], theirs: list[Any]) -> str:
 
 
 def _tables(ddb: Any) -> dict[str, list[dict[str, Any]]]:
-    sys.path.insert(0, str(REPO_ROOT))
     from tests.integration.test_full_table import typed_item
 
     typed = [typed_item(index)[0] for index in range(40)]

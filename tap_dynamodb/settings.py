@@ -392,9 +392,8 @@ _PAIRS: tuple[tuple[str, str, str], ...] = (
 
 def _check_combinations(values: dict[str, Any]) -> None:
     """Rules across keys: Stitch's use_local_dynamo, the endpoint's scheme, keys that come in pairs."""
-    if not values["endpoint_url"] and values.pop("use_local_dynamo"):
+    if values.pop("use_local_dynamo") and not values["endpoint_url"]:
         values["endpoint_url"] = LOCAL_DYNAMO_URL
-    values.pop("use_local_dynamo", None)
     endpoint = values["endpoint_url"]
     if endpoint and not endpoint.startswith(("http://", "https://")):
         raise TapError(f"config key endpoint_url must start with http:// or https://, got {endpoint!r}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import random
 from collections.abc import Iterable
 from typing import Any, Optional
@@ -162,3 +163,15 @@ def fits(typed: dict, schema: Optional[dict]) -> bool:
     except DoesNotFit:
         return False
     return True
+
+
+def metric_points(lines: Iterable[str]) -> list[dict[str, Any]]:
+    """The Singer METRIC points among log lines (stderr lines or caplog messages), parsed."""
+    return [json.loads(line.split("METRIC: ", 1)[1]) for line in lines if "METRIC: " in line]
+
+
+def log_based_setup(tap_config: Any, run_tap: Any, name: str, **config_changes: Any) -> tuple[Any, dict[str, Any]]:
+    """(config with only `name` in tables, a catalog selecting it LOG_BASED) for the run_tap fixture."""
+    config = tap_config.with_(tables=[name], **config_changes)
+    catalog = select_streams(run_tap("--discover", config=config.path).catalog, name, method="LOG_BASED")
+    return config, catalog

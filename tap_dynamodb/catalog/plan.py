@@ -154,7 +154,9 @@ def selected_streams(raw_catalog: Any, default_method: str = FULL_TABLE) -> list
         names = projection_mod.parse_names(stream_id, top.get(projection_mod.STITCH_NAMES_KEY))
         row_filter = filters.for_stream(stream_id, top, names, RESERVED_WORDS)
         filter_names = row_filter.used_names if row_filter else frozenset()
-        projection = projection_mod.for_stream(stream_id, md, list(key_properties), list(properties), filter_names)
+        projection = projection_mod.for_stream(
+            stream_id, md, list(key_properties), list(properties), filter_names, names
+        )
         if projection is not None and properties:
             schema["properties"] = {name: sub for name, sub in properties.items() if name in projection.top_level_names}
         plans.append(

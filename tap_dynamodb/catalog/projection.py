@@ -22,17 +22,17 @@ exactly the attributes a Scan would.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Callable, Optional, Union
 
 from ..errors import TapError
 from ..page import WireItem
+from ..values.filters import NAMES_KEY, metadata_object
 from .reserved import RESERVED_WORDS
 
 STITCH_PROJECTION_KEY = "tap-mongodb.projection"
-STITCH_NAMES_KEY = "tap-dynamodb.expression-attributes"
+STITCH_NAMES_KEY = NAMES_KEY  # shared with the row filter's expression
 
 Step = Union[str, int]  # an attribute (map key) name or a list index
 DocPath = tuple[Step, ...]
@@ -184,16 +184,9 @@ def _project_value(typed: Any, node: Tree) -> Optional[dict[str, Any]]:
 
 def parse_names(stream: str, raw: Any) -> dict[str, str]:
     """`tap-dynamodb.expression-attributes` (object or JSON text) → {"#alias": name}."""
-    if raw in (None, "", {}):
+    raw = metadata_object(stream, STITCH_NAMES_KEY, raw, '{"#n": "name"}')
+    if not raw:
         return {}
-    if isinstance(raw, str):
-        try:
-            raw = json.loads(raw)
-        except ValueError:
-            raise TapError(
-                f"stream {stream}: metadata {STITCH_NAMES_KEY} is not valid JSON; it must be an "
-                'object like {"#n": "name"}'
-            ) from None
     if not isinstance(raw, dict) or not all(isinstance(k, str) and isinstance(v, str) and v for k, v in raw.items()):
         raise TapError(
             f'stream {stream}: metadata {STITCH_NAMES_KEY} must be a JSON object mapping "#alias" '
@@ -289,17 +282,20 @@ def for_stream(
     key_properties: list[str],
     properties: list[str],
     filter_names: frozenset[str] = frozenset(),
+    names: Optional[dict[str, str]] = None,
 ) -> Optional[Projection]:
     """The projection a catalog entry asks for, or None to read every attribute.
 
     `metadata` maps breadcrumb tuples to metadata; `properties` are the schema's top-level
     property names. A Stitch expression wins over field selection; without either, or when
     nothing is deselected, every attribute is read (including ones discovery never saw).
-    `filter_names` are the aliases the stream's filter expression uses (values/filters.py).
+    `filter_names` are the aliases the stream's filter expression uses (values/filters.py);
+    `names` the parsed `tap-dynamodb.expression-attributes`, when the caller has them already.
     """
     top = metadata.get((), {})
     expression = top.get(STITCH_PROJECTION_KEY)
-    names = parse_names(stream, top.get(STITCH_NAMES_KEY))
+    if names is None:
+        names = parse_names(stream, top.get(STITCH_NAMES_KEY))
     if expression not in (None, ""):
         return Projection(_with_keys(parse_expression(stream, expression, names, filter_names), key_properties))
     unused = sorted(set(names) - filter_names)

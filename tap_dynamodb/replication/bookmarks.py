@@ -71,6 +71,11 @@ def _scan_key(value: Any) -> WireItem:
     return value
 
 
+def _present(*fields: tuple[str, Any]) -> JsonDict:
+    """The state keys of the fields that are set (a field left None is not written, as in Stitch's state)."""
+    return {key: value for key, value in fields if value is not None}
+
+
 def _whole_number(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -141,16 +146,12 @@ class ScanProgress:
         )
 
     def to_dict(self) -> JsonDict:
-        out: JsonDict = {}
-        if self.last_key is not None:
-            out[LAST_KEY] = self.last_key
-        if self.segments is not None:
-            out[SEGMENTS] = self.segments
-        if self.segment_keys is not None:
-            out[SEGMENT_KEYS] = self.segment_keys
-        if self.finished_segments is not None:
-            out[FINISHED_SEGMENTS] = self.finished_segments
-        return out
+        return _present(
+            (LAST_KEY, self.last_key),
+            (SEGMENTS, self.segments),
+            (SEGMENT_KEYS, self.segment_keys),
+            (FINISHED_SEGMENTS, self.finished_segments),
+        )
 
 
 @dataclass
@@ -189,14 +190,9 @@ class ShardBookmarks:
         )
 
     def to_dict(self) -> JsonDict:
-        out: JsonDict = {}
-        if self.stream_arn is not None:
-            out[STREAM_ARN] = self.stream_arn
-        if self.positions is not None:
-            out[SHARD_POSITIONS] = self.positions
-        if self.finished is not None:
-            out[FINISHED_SHARDS] = self.finished
-        return out
+        return _present(
+            (STREAM_ARN, self.stream_arn), (SHARD_POSITIONS, self.positions), (FINISHED_SHARDS, self.finished)
+        )
 
 
 @dataclass
@@ -241,14 +237,14 @@ class Bookmark:
 
     def to_dict(self) -> JsonDict:
         out: JsonDict = dict(self.extra)
-        for key, value in (
-            (VERSION, self.version),
-            (INITIAL_COMPLETE, self.initial_full_table_complete),
-            (METHOD, self.last_replication_method),
-            (SUCCESS, self.success_timestamp),
-        ):
-            if value is not None:
-                out[key] = value
+        out.update(
+            _present(
+                (VERSION, self.version),
+                (INITIAL_COMPLETE, self.initial_full_table_complete),
+                (METHOD, self.last_replication_method),
+                (SUCCESS, self.success_timestamp),
+            )
+        )
         out.update(self.scan.to_dict())
         out.update(self.shards.to_dict())
         return out

@@ -146,33 +146,34 @@ def _read_pass(ctx: SyncContext, plan: StreamPlan, stream_arn: str, started: flo
         matches=plan.row_filter.matches if plan.row_filter else None,  # values/filters.py: filter_change
     )
     closed_while_read = False
-    for reader in walk(
-        api,
-        stream_arn,
-        shards,
-        finished,
-        positions,
-        ctx.config.stream_tip_empty_pages,
-        started + CATCH_UP_MARGIN_SECONDS,
-    ):
-        for page in reader.pages():
-            ctx.report.changes_page(plan.name, page.items)  # before write_page, which may empty the list
-            write_page(ctx, plan, decoder, page.items, page.numbers_checked, bookmark.version)
-            if decoder.ttl_deletes_skipped:
-                ctx.report.ttl_deletes_skipped(plan.name, decoder.ttl_deletes_skipped)
-                decoder.ttl_deletes_skipped = 0
-            positions = {**positions, reader.shard_id: page.after}
-            bookmark.shards.positions = positions
+    try:
+        for reader in walk(
+            api,
+            stream_arn,
+            shards,
+            finished,
+            positions,
+            ctx.config.stream_tip_empty_pages,
+            started + CATCH_UP_MARGIN_SECONDS,
+        ):
+            for page in reader.pages():
+                ctx.report.changes_page(plan.name, page.items)  # before write_page, which may empty the list
+                write_page(ctx, plan, decoder, page.items, page.numbers_checked, bookmark.version)
+                positions = {**positions, reader.shard_id: page.after}
+                bookmark.shards.positions = positions
+                ctx.save_state()
+            ctx.report.shard(plan.name)
+            if reader.finished:
+                positions = {k: v for k, v in positions.items() if k != reader.shard_id}
+                finished = [*finished, reader.shard_id]
+                closed_while_read = closed_while_read or not reader.shard.closed
+            else:
+                positions = {**positions, reader.shard_id: reader.last_sequence}
+            bookmark.shards.positions, bookmark.shards.finished = positions, finished
             ctx.save_state()
-        ctx.report.shard(plan.name)
-        if reader.finished:
-            positions = {k: v for k, v in positions.items() if k != reader.shard_id}
-            finished = [*finished, reader.shard_id]
-            closed_while_read = closed_while_read or not reader.shard.closed
-        else:
-            positions = {**positions, reader.shard_id: reader.last_sequence}
-        bookmark.shards.positions, bookmark.shards.finished = positions, finished
-        ctx.save_state()
+    finally:  # once per pass, also when one is cut short (StreamAgedOut)
+        if decoder.ttl_deletes_skipped:
+            ctx.report.ttl_deletes_skipped(plan.name, decoder.ttl_deletes_skipped)
     if decoder.filtered_out:
         LOGGER.info("Stream %s: %d change(s) outside the row filter skipped", plan.stream_id, decoder.filtered_out)
     return closed_while_read

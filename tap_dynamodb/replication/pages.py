@@ -13,31 +13,20 @@ young-generation collection cost the garbage collector.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any, Optional, Protocol
+from typing import Any, Optional
 
 from ..catalog.plan import StreamPlan
 from ..timestamps import utc_now_iso
-from ..values.decoder import Decoded
-from ..values.schema import Schema
+from ..values.decoder import ItemDecoder
 from .context import SyncContext
 
 WRITE_CHUNK = 250  # items decoded and written at a time
 
 
-class PageDecoder(Protocol):
-    """values.decoder.RecordDecoder (Scan items) or values.changes.ChangeDecoder (stream records)."""
-
-    @property
-    def schema(self) -> Schema: ...
-
-    def decode(self, items: Iterable[dict[str, Any]], numbers_checked: bool = False) -> Decoded: ...
-
-
 def write_page(
     ctx: SyncContext,
     plan: StreamPlan,
-    decoder: PageDecoder,
+    decoder: ItemDecoder,
     items: list[dict[str, Any]],
     numbers_checked: bool,
     version: Optional[int],

@@ -30,7 +30,8 @@ class Decoded(NamedTuple):
 
 
 class ItemDecoder(Protocol):
-    """What decodes a stream's items: RecordDecoder (columns) or values.packed.PackedDecoder (packed)."""
+    """What decodes a stream's pages: RecordDecoder (columns) or values.packed.PackedDecoder (packed) for
+    items, values.changes.ChangeDecoder (around either) for stream records."""
 
     @property
     def schema(self) -> Schema: ...

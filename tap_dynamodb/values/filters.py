@@ -55,7 +55,6 @@ NAMES_KEY = "tap-dynamodb.expression-attributes"
 MAX_EXPRESSION_LENGTH = 4096
 MAX_IN_OPERANDS = 100
 TYPE_NAMES = ("S", "SS", "N", "NS", "B", "BS", "BOOL", "NULL", "L", "M")
-_SCALAR_TAGS = ("S", "N", "B", "BOOL", "NULL")
 
 _DECIMAL = decimal.Context(prec=60, Emax=999999, Emin=-999999)
 
@@ -141,7 +140,6 @@ _TOKEN = re.compile(
     r"|(?P<word>[A-Za-z_][A-Za-z0-9_]*)"
     r")"
 )
-_KEYWORDS = {"AND", "OR", "NOT", "BETWEEN", "IN"}
 _FUNCTIONS = {"attribute_exists", "attribute_not_exists", "attribute_type", "begins_with", "contains", "size"}
 
 
@@ -662,18 +660,26 @@ def _check_value(value: Any) -> bool:
     return False
 
 
-def parse_values(stream: str, raw: Any) -> dict[str, WireValue]:
-    """`tap-dynamodb.expression-values` (object or JSON text) → {":placeholder": wire-form value}."""
+def metadata_object(stream: str, key: str, raw: Any, example: str) -> Any:
+    """A metadata value that holds a JSON object, given as one or as JSON text ({} when unset);
+    the caller checks that it is an object of the right entries."""
     if raw in (None, "", {}):
         return {}
     if isinstance(raw, str):
         try:
-            raw = json.loads(raw)
+            return json.loads(raw)
         except ValueError:
             raise TapError(
-                f"stream {stream}: metadata {VALUES_KEY} is not valid JSON; it must be an object like "
-                '{":v": {"S": "text"}}'
+                f"stream {stream}: metadata {key} is not valid JSON; it must be an object like {example}"
             ) from None
+    return raw
+
+
+def parse_values(stream: str, raw: Any) -> dict[str, WireValue]:
+    """`tap-dynamodb.expression-values` (object or JSON text) → {":placeholder": wire-form value}."""
+    raw = metadata_object(stream, VALUES_KEY, raw, '{":v": {"S": "text"}}')
+    if not raw:
+        return {}
     if not isinstance(raw, dict):
         raise TapError(f'stream {stream}: metadata {VALUES_KEY} must be a JSON object like {{":v": {{"S": "text"}}}}')
     for key, value in raw.items():

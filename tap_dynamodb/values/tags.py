@@ -39,14 +39,9 @@ TYPE_TAGS: dict[str, TypeTag] = {
 ALL_TAGS: frozenset[str] = frozenset(TYPE_TAGS)
 AS_IS_TAGS: frozenset[str] = frozenset(t.tag for t in TYPE_TAGS.values() if t.as_is)
 """Tags whose value is already its output value (strings, base64 text, booleans, string and binary sets)."""
-NUMBER, NUMBER_SET, NULL, MAP, LIST = "N", "NS", "NULL", "M", "L"
+NUMBER, NUMBER_SET, MAP, LIST = "N", "NS", "M", "L"
 SET_ELEMENTS: dict[str, str] = {t.tag: t.element for t in TYPE_TAGS.values() if t.element}
 """Set tag → element tag: SS → S, NS → N, BS → B."""
-SCALAR_TAGS: frozenset[str] = frozenset(
-    t.tag for t in TYPE_TAGS.values() if t.tag not in SET_ELEMENTS and t.tag not in (MAP, LIST)
-)
-KEY_TAGS: frozenset[str] = frozenset(("S", "N", "B"))
-"""The types a table or index key may have."""
 
 
 def scalar_schema(tag: str) -> dict[str, object]:

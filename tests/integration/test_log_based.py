@@ -29,10 +29,8 @@ def set_value(ddb, table: str, item_id: str, value: int) -> None:
     )
 
 
-def log_based_setup(tap_config, run_tap, select_streams, name, **config_changes):
-    config = tap_config.with_(tables=[name], **config_changes)
-    catalog = select_streams(run_tap("--discover", config=config.path).catalog, name, method="LOG_BASED")
-    return config, catalog
+def log_based_setup(tap_config, run_tap, _select_streams, name, **config_changes):
+    return helpers.log_based_setup(tap_config, run_tap, name, **config_changes)
 
 
 def last_values(records: list) -> dict:

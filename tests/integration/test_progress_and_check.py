@@ -1,13 +1,13 @@
 """`--test` against DynamoDB Local, and the progress metrics and sync report a real sync prints."""
 
-import json
 import re
 
 from devtools.dynamodb_local import free_port
+from tests.helpers import metric_points
 
 
 def _metric_points(stderr: str) -> list:
-    return [json.loads(line.split("METRIC: ", 1)[1]) for line in stderr.splitlines() if "METRIC: " in line]
+    return metric_points(stderr.splitlines())
 
 
 def test_connection_check_counts_tables(run_tap, make_table, tap_config):

@@ -7,10 +7,11 @@ In-process runs with the progress interval set to 0, so every page prints its li
 
 from __future__ import annotations
 
-import json
 import logging
 
 import pytest
+
+from tests.helpers import metric_points
 
 
 @pytest.fixture
@@ -89,10 +90,7 @@ def test_a_sync_logs_no_request_timer_at_info_and_every_one_at_debug(run_tap, ma
     assert '"metric": "record_count"' in quiet.stderr
 
     verbose = run_tap("--log-level", "DEBUG", catalog=catalog, config=config)
-    timers = [
-        json.loads(line.split("METRIC: ", 1)[1])
-        for line in verbose.stderr.splitlines()
-        if line.startswith("DEBUG METRIC: ") and "http_request_duration" in line
-    ]
+    debug_lines = (line for line in verbose.stderr.splitlines() if line.startswith("DEBUG METRIC: "))
+    timers = [p for p in metric_points(debug_lines) if p["metric"] == "http_request_duration"]
     scans = [t for t in timers if t["tags"]["endpoint"] == "Scan" and t["tags"].get("table") == name]
     assert len(scans) == 3  # 10 + 10 + 5

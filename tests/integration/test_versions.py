@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests import helpers
+
 KEY = "id"
 
 
@@ -143,10 +145,8 @@ def test_an_interrupted_second_run_activates_its_version_when_the_resumed_scan_e
 # ------------------------------------------------------------------------------------------
 
 
-def _log_based(tap_config, run_tap, select_streams, name, **changes):
-    config = tap_config.with_(tables=[name], **changes)
-    catalog = select_streams(run_tap("--discover", config=config.path).catalog, name, method="LOG_BASED")
-    return config, catalog
+def _log_based(tap_config, run_tap, _select_streams, name, **changes):
+    return helpers.log_based_setup(tap_config, run_tap, name, **changes)
 
 
 def test_log_based_initial_load_activates_once_at_the_start_and_changes_never(

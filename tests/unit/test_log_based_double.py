@@ -5,7 +5,6 @@ things DynamoDB Local cannot produce. No service is needed."""
 from __future__ import annotations
 
 import io
-import json
 import logging
 from types import SimpleNamespace
 
@@ -24,6 +23,7 @@ from tap_dynamodb.replication.log_based import check_table, sync_log_based
 from tap_dynamodb.settings import parse_config
 from tap_dynamodb.values.changes import with_deleted_at as output_schema
 from tests.doubles import TTL_IDENTITY, TTL_IDENTITY_MODEL_CASE
+from tests.helpers import metric_points
 
 TABLE = "orders"
 
@@ -564,9 +564,7 @@ HOUR = 3600.0
 
 
 def _lag_metrics(caplog) -> dict:
-    points = [
-        json.loads(r.getMessage().split("METRIC: ", 1)[1]) for r in caplog.records if "METRIC: " in r.getMessage()
-    ]
+    points = metric_points(r.getMessage() for r in caplog.records)
     return {p["metric"]: p for p in points if p["metric"] in ("change_lag", "retention_margin")}
 
 

@@ -1,6 +1,5 @@
 """The sync report, progress lines, record_count metrics and Scan/GetRecords request timers."""
 
-import json
 import logging
 
 import boto3
@@ -20,14 +19,11 @@ from tap_dynamodb.output.report import (
     start_origin,
 )
 from tap_dynamodb.replication.bookmarks import Bookmark
+from tests.helpers import metric_points
 
 
 def _metrics(caplog) -> list:
-    return [
-        json.loads(r.getMessage().split("METRIC: ", 1)[1])
-        for r in caplog.records
-        if r.getMessage().startswith("METRIC: ")
-    ]
+    return metric_points(r.getMessage() for r in caplog.records)
 
 
 @pytest.mark.parametrize(
