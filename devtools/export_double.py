@@ -321,10 +321,11 @@ class ExportDouble:
     """The export control plane in front of DynamoDB Local (see the module docstring).
 
     ``ExportDouble(dynamodb_endpoint, s3_client_kwargs)`` then ``start()`` (or ``with``); point clients
-    at ``endpoint_url``. Settings (attributes, change them any time): ``partitions``, ``items_per_file``,
-    ``in_progress_polls`` (DescribeExport calls answered IN_PROGRESS before COMPLETED/FAILED),
-    ``retention_seconds`` (streams), ``restorable_lag`` (LatestRestorableDateTime = now - lag),
-    ``gzip_level``, ``scan_segments`` (parallel Scan of an export). Test hooks: ``requests``, ``now()``, ``advance_clock()``, ``enable_pitr()``,
+    at ``endpoint_url``. Settings (attributes, change them any time): ``partitions``,
+    ``items_per_file``, ``in_progress_polls`` (DescribeExport calls answered IN_PROGRESS before
+    COMPLETED/FAILED), ``retention_seconds`` (streams), ``restorable_lag``
+    (LatestRestorableDateTime = now - lag), ``gzip_level``, ``scan_segments`` (parallel Scan of an
+    export). Test hooks: ``requests``, ``on_request``, ``now()``, ``advance_clock()``, ``enable_pitr()``,
     ``disable_pitr()``, ``age_out_streams()``, ``fail_next_export()``, ``corrupt()``, ``wait()``,
     ``writes()``, ``export()``.
     """
@@ -342,7 +343,6 @@ class ExportDouble:
         gzip_level: int = 6,
         scan_segments: int = 1,
         region: str = "us-east-1",
-        account: str = "000000000000",
     ):
         parsed = urllib.parse.urlsplit(dynamodb_endpoint)
         if not parsed.hostname or not parsed.port:
@@ -357,9 +357,11 @@ class ExportDouble:
         self.gzip_level = gzip_level
         self.scan_segments = scan_segments
         self.region = region
-        self.account = account
         #: (operation, params) of every request the double answered itself, in order.
         self.requests: list[tuple[str, dict[str, Any]]] = []
+        #: Called with (operation, params) before the double answers one of its own operations, in the
+        #: server's thread: a test acts at a precise moment (e.g. advance the clock at the first poll).
+        self.on_request: Optional[Callable[[str, dict[str, Any]], None]] = None
         self.offset = 0.0
         #: (real time, offset from then on): maps a real time (DynamoDB Local's stream times) to the clock.
         self._offsets: list[tuple[float, float]] = [(0.0, 0.0)]
@@ -605,6 +607,8 @@ class ExportDouble:
                 params = orjson.loads(body) if body else {}
                 with self._state_lock:
                     self.requests.append((operation, params))
+                if self.on_request is not None:
+                    self.on_request(operation, params)
                 answer = getattr(self, f"_op_{operation}")(params)
                 return 200, [], orjson.dumps(answer)
             if target.startswith(DDB_PREFIX) and operation in WRITES:

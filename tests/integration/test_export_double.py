@@ -572,3 +572,23 @@ def test_ordinary_calls_pass_through_unchanged(export_double, make_table, ddb, s
     assert _error_code(err) == "ResourceNotFoundException"
     assert [w.key["id"]["S"] for w in export_double.writes(name)] == ["zz", "tx", "k000"]
     assert export_double.requests == []  # none of these was the double's own
+
+
+def test_on_request_hook_acts_at_the_first_poll(export_double, make_table, s3_bucket):
+    """A test can move the clock while an export is in progress (the 24-hour bridge needs that)."""
+    name = make_table(items=_items(1))
+    client = _client(export_double)
+    export_double.enable_pitr(name)
+    before = export_double.now()
+    moved = []
+
+    def on_request(operation, params):
+        if operation == "DescribeExport" and not moved:
+            export_double.advance_clock(25 * 3600)
+            moved.append(params["ExportArn"])
+
+    export_double.on_request = on_request
+    _, desc = _finish(client, _export(client, _table_arn(client, name), s3_bucket))
+    assert moved == [desc["ExportArn"]]
+    assert (export_double.now() - before) > timedelta(hours=25)
+    assert desc["ExportTime"] < before + timedelta(minutes=5)
