@@ -927,11 +927,11 @@ class ExportDouble:
             if "IncrementalExportSpecification" in params:
                 raise _validation("IncrementalExportSpecification is only valid with ExportType INCREMENTAL_EXPORT")
             export_time = _seconds(params["ExportTime"], "ExportTime") if "ExportTime" in params else now
-            if not window[0] <= export_time <= now:
+            if not window[0] <= export_time <= window[1]:
                 raise DoubleError(
                     "InvalidExportTimeException",
                     f"ExportTime {_iso(export_time)} is outside the point in time recovery window "
-                    f"[{_iso(window[0])}, {_iso(now)}] of table '{name}'",
+                    f"[{_iso(window[0])}, {_iso(window[1])}] of table '{name}'",
                 )
         else:
             if "ExportTime" in params:
@@ -949,11 +949,11 @@ class ExportDouble:
                 raise _validation(
                     f"The incremental export window must be between 15 minutes and 24 hours, got {length}"
                 )
-            if from_time < window[0] or to_time > now:
+            if from_time < window[0] or to_time > window[1]:
                 raise DoubleError(
                     "InvalidExportTimeException",
                     f"The window [{_iso(from_time)}, {_iso(to_time)}) is outside the point in time recovery "
-                    f"window [{_iso(window[0])}, {_iso(now)}] of table '{name}'",
+                    f"window [{_iso(window[0])}, {_iso(window[1])}] of table '{name}'",
                 )
         export_id = f"{int(now * 1000):014d}-{secrets.token_hex(4)}"
         export = Export(

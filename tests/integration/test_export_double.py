@@ -373,6 +373,30 @@ def test_incremental_export_compacts_changes_per_key(export_double, make_table, 
     assert not any("OldImage" in line for line in lines.values())
     assert set(lines["d"]) == {"Metadata", "Keys"}
 
+    from amazon.ion import simpleion
+
+    _, desc = _finish(
+        client,
+        _export(
+            client,
+            arn,
+            s3_bucket,
+            ExportType="INCREMENTAL_EXPORT",
+            IncrementalExportSpecification=spec,
+            ExportFormat="ION",
+        ),
+    )
+    s3 = s3_server.client()
+    summary = orjson.loads(s3.get_object(Bucket=s3_bucket, Key=desc["ExportManifest"])["Body"].read())
+    raw = s3.get_object(Bucket=s3_bucket, Key=summary["manifestFilesS3Key"])["Body"].read()
+    ion_lines = []
+    for entry in (orjson.loads(line) for line in raw.splitlines()):
+        text = gzip.decompress(s3.get_object(Bucket=s3_bucket, Key=entry["dataFileS3Key"])["Body"].read())
+        ion_lines += [simpleion.loads(line.decode()) for line in text.splitlines()]
+    by_key = {line["Keys"]["id"]: line for line in ion_lines}
+    assert sorted(by_key) == ["a", "b", "d"] and by_key["a"]["NewImage"]["v"] == 2
+    assert by_key["a"]["Metadata"]["WriteTimestampMicros"] == last_write["a"][-1]
+
 
 def test_incremental_window_limits(export_double, make_table, s3_bucket):
     client, name, start, end = _incremental_setup(export_double, make_table)
@@ -393,6 +417,8 @@ def test_incremental_window_limits(export_double, make_table, s3_bucket):
     assert attempt(start - timedelta(hours=25), start) == "ValidationException"
     assert attempt(start - timedelta(hours=2), start - timedelta(hours=1)) == "InvalidExportTimeException"
     assert attempt(end, end + timedelta(minutes=30)) == "InvalidExportTimeException"
+    export_double.restorable_lag = 600  # LatestRestorableDateTime 10 minutes behind: the window ends there
+    assert attempt(end - timedelta(minutes=20), end) == "InvalidExportTimeException"
 
 
 # --------------------------------------------------------------------------
