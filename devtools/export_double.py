@@ -325,9 +325,9 @@ class ExportDouble:
     ``items_per_file``, ``in_progress_polls`` (DescribeExport calls answered IN_PROGRESS before
     COMPLETED/FAILED), ``retention_seconds`` (streams), ``restorable_lag``
     (LatestRestorableDateTime = now - lag), ``gzip_level``, ``scan_segments`` (parallel Scan of an
-    export). Test hooks: ``requests``, ``on_request``, ``now()``, ``advance_clock()``, ``enable_pitr()``,
-    ``disable_pitr()``, ``age_out_streams()``, ``fail_next_export()``, ``corrupt()``, ``wait()``,
-    ``writes()``, ``export()``.
+    export), ``scan_page_items`` (its page size). Test hooks: ``requests``, ``on_request``, ``now()``,
+    ``advance_clock()``, ``enable_pitr()``, ``disable_pitr()``, ``age_out_streams()``,
+    ``fail_next_export()``, ``corrupt()``, ``wait()``, ``writes()``, ``export()``.
     """
 
     def __init__(
@@ -342,6 +342,7 @@ class ExportDouble:
         restorable_lag: float = 0.0,
         gzip_level: int = 6,
         scan_segments: int = 1,
+        scan_page_items: int = 1000,
         region: str = "us-east-1",
     ):
         parsed = urllib.parse.urlsplit(dynamodb_endpoint)
@@ -356,6 +357,7 @@ class ExportDouble:
         self.restorable_lag = restorable_lag
         self.gzip_level = gzip_level
         self.scan_segments = scan_segments
+        self.scan_page_items = scan_page_items
         self.region = region
         #: (operation, params) of every request the double answered itself, in order.
         self.requests: list[tuple[str, dict[str, Any]]] = []
@@ -1027,7 +1029,8 @@ class ExportDouble:
         stop = threading.Event()
 
         def produce(segment: int) -> None:
-            args: dict[str, Any] = {"TableName": table}
+            # DynamoDB Local builds 1 MB pages slowly: measured 4-5x faster with 1000-item pages.
+            args: dict[str, Any] = {"TableName": table, "Limit": self.scan_page_items}
             if segments > 1:
                 args.update(Segment=segment, TotalSegments=segments)
             try:
