@@ -31,11 +31,14 @@ is one factory and one entry here (workers look kinds up by name, after the spaw
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
+import importlib.machinery
 import logging
 import multiprocessing
 import os
 import queue
+import sys
 import urllib.request
 import zlib
 from collections.abc import Iterable, Iterator
@@ -364,6 +367,28 @@ def worker_main(spec: ReadSpec, tasks: Any, results: Any, parent: int) -> None:
             )
 
 
+@contextlib.contextmanager
+def _main_module_left_alone() -> Iterator[None]:
+    """While workers start: have `spawn` leave the parent's main module out of them.
+
+    A spawned child re-runs the parent's main script (to unpickle anything defined there) unless
+    the main module is a package's `__main__`. The tap's console script imports the CLI, and with
+    it botocore, so the children would load what they must not need. Workers unpickle nothing
+    from the main module (their target lives here), so for the moment of `start()` the main
+    module is given a spec named like a package's `__main__`, which multiprocessing skips.
+    """
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    if main is None or spec is not None:
+        yield
+        return
+    main.__spec__ = importlib.machinery.ModuleSpec("tap_dynamodb.__main__", None)
+    try:
+        yield
+    finally:
+        main.__spec__ = None
+
+
 def read_files(
     spec: ReadSpec,
     files: Iterable[tuple[DataFile, int]],
@@ -388,8 +413,9 @@ def read_files(
         )
         for n in range(count)
     ]
-    for process in processes:
-        process.start()
+    with _main_module_left_alone():
+        for process in processes:
+            process.start()
     waiting = iter(todo)
     outstanding = 0
 
