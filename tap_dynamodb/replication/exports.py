@@ -186,19 +186,42 @@ def export_to_output(
         ctx.config.export_timeout_minutes,
         ctx.config.endpoint_url,
     )
-    manifest = read_manifest(ctx.clients.s3, description)
-    ctx.report.export_started(plan.name, progress.export_arn, origin, waited, len(manifest.files))
     export_time = exports.as_utc(description.get("ExportTime") or exports.parse_iso(progress.export_time or ""))
+    count = write_export(ctx, plan, description, progress, FULL, version, export_time, origin, waited)
+    bookmark.export = ExportProgress()
+    bookmark.last_export_time = exports.iso(export_time)
+    return count
+
+
+def write_export(
+    ctx: SyncContext,
+    plan: StreamPlan,
+    description: dict[str, Any],
+    progress: ExportProgress,
+    kind: str,
+    version: Optional[int],
+    time_extracted: dt.datetime,
+    origin: str,
+    waited: float,
+) -> int:
+    """Write the records of a COMPLETED export's data files not done in `progress`, lines of `kind`
+    (readers/export_files.LINE_KINDS), moving `progress` and writing a STATE after every chunk; the count.
+
+    SCHEMA comes first whenever a chunk widened the stream's schema. `progress` is left with every
+    file done: the caller clears it (or moves on) once what it covers is complete.
+    """
+    manifest = read_manifest(ctx.clients.s3, description)
+    ctx.report.export_started(plan.name, manifest.export_arn, origin, waited, len(manifest.files))
     todo = [(f, progress.lines_done(f.index)) for f in manifest.files if not progress.is_done(f.index)]
     LOGGER.info(
         "Reading export %s of %s: %d data files (%d to read), %d items",
-        progress.export_arn,
+        manifest.export_arn,
         plan.stream_id,
         len(manifest.files),
         len(todo),
         manifest.item_count,
     )
-    spec = ReadSpec(FULL, worker_config(ctx.config), plan, version, iso_utc(export_time))
+    spec = ReadSpec(kind, worker_config(ctx.config), plan, version, iso_utc(time_extracted))
     s3 = ctx.clients.s3
     columns = record_format(ctx.config, plan) != "packed"
     written = copy.deepcopy(first_schema(ctx.config, plan))
@@ -216,6 +239,4 @@ def export_to_output(
             ctx.report.export_file(plan.name, chunk.file_bytes)
         ctx.save_state()
     ctx.report.export_finished(plan.name)
-    bookmark.export = ExportProgress()
-    bookmark.last_export_time = exports.iso(export_time)
     return count
