@@ -178,14 +178,19 @@ def export_to_output(
     progress = bookmark.export
     origin = _start_export(ctx, plan, table, progress, fresh_after)
     assert progress.export_arn is not None
-    description, waited = exports.wait_for_export(
-        ctx.clients.dynamodb,
-        plan.stream_id,
-        progress.export_arn,
-        ctx.config.export_poll_seconds,
-        ctx.config.export_timeout_minutes,
-        ctx.config.endpoint_url,
-    )
+    try:
+        description, waited = exports.wait_for_export(
+            ctx.clients.dynamodb,
+            plan.stream_id,
+            progress.export_arn,
+            ctx.config.export_poll_seconds,
+            ctx.config.export_timeout_minutes,
+            ctx.config.endpoint_url,
+        )
+    except exports.ExportFailed:
+        bookmark.export = ExportProgress()  # nothing of it was read: the next run asks for a new one
+        ctx.save_state()
+        raise
     export_time = exports.as_utc(description.get("ExportTime") or exports.parse_iso(progress.export_time or ""))
     count = write_export(ctx, plan, description, progress, FULL, version, export_time, origin, waited)
     bookmark.export = ExportProgress()

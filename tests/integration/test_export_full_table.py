@@ -117,7 +117,9 @@ def test_a_failed_export_is_one_line_with_aws_failure_code_and_message(exported_
     assert result.returncode != 0
     (line,) = [line for line in result.stderr.splitlines() if "error:" in line]
     assert "FAILED (S3AccessDenied: Access denied to the bucket)" in line and table in line
-    assert result.records() == []
+    assert result.records() == [] and "export" not in result.last_state["bookmarks"][table]
+    again = run_tap(catalog=catalog, config=config, state=result.last_state)  # the next run asks anew
+    assert len(again.records()) == 230 and len(exports_requested(export_double)) == 2
 
 
 def test_ion_is_refused_with_one_line(exported_table, run_tap):
