@@ -281,3 +281,30 @@ def test_an_index_view_is_scanned_when_exports_come_from_the_config(
     result = run_tap(catalog=catalog, config=config)
     assert len(result.records()) == 5 and "which DynamoDB cannot export: it is scanned" in result.stderr
     assert exports_requested(export_double) == []
+
+
+def test_log_based_writes_between_the_noted_position_and_the_export_are_not_lost(
+    make_table, export_double, export_config, catalog_for, run_tap
+):
+    """Changes made after the stream position is noted but before the export's time is taken reach
+    the first run: the export is at or after the position, and the stream is read from it."""
+    table = make_table(items=wire_items(20), stream="NEW_IMAGE", name_prefix="logexport_gap")
+    export_double.enable_pitr(table)
+    client = ddb_via(export_double)
+    written = []
+
+    def write_now(operation, params):
+        if operation == "DescribeContinuousBackups" and not written and export_double.requests[:-1]:
+            client.put_item(TableName=table, Item={"id": {"S": "during"}, "n": {"N": "7"}})
+            client.put_item(TableName=table, Item={"id": {"S": "k0002"}, "n": {"N": "99"}})
+            written.append(operation)
+
+    catalog = catalog_for(table, method="LOG_BASED")
+    export_double.on_request = write_now
+    first = run_tap(catalog=catalog, config=export_config.with_(full_table_source="export"))
+    export_double.on_request = None
+    assert written
+    last = {}
+    for record in first.records():
+        last[record["id"]] = record
+    assert "during" in last and last["k0002"]["n"] == 99
