@@ -486,11 +486,12 @@ class ExportDouble:
         with self._state_lock:
             self._pitr.pop(table, None)
 
-    def _pitr_window(self, table: str) -> Optional[tuple[float, float]]:
+    def _pitr_window(self, table: str, now: Optional[float] = None) -> Optional[tuple[float, float]]:
+        """(EarliestRestorableDateTime, LatestRestorableDateTime) in seconds, or None when PITR is off."""
         enabled = self._pitr.get(table)
         if enabled is None:
             return None
-        now = self._now()
+        now = self._now() if now is None else now
         return max(enabled, now - PITR_DAYS * 86400), now - self.restorable_lag
 
     # -- test hooks ---------------------------------------------------------------
@@ -914,19 +915,19 @@ class ExportDouble:
         export_type = str(params.get("ExportType", "FULL_EXPORT"))
         if export_type not in ("FULL_EXPORT", "INCREMENTAL_EXPORT"):
             raise _validation(f"ExportType must be FULL_EXPORT or INCREMENTAL_EXPORT, not {export_type}")
-        window = self._pitr_window(name)
+        now = self._now()
+        window = self._pitr_window(name, now)
         if window is None:
             raise DoubleError(
                 "PointInTimeRecoveryUnavailableException", f"Point in time recovery is not enabled for table '{name}'"
             )
-        now = self._now()
         export_time: Optional[float] = None
         from_time = to_time = None
         view_type = None
         if export_type == "FULL_EXPORT":
             if "IncrementalExportSpecification" in params:
                 raise _validation("IncrementalExportSpecification is only valid with ExportType INCREMENTAL_EXPORT")
-            export_time = _seconds(params["ExportTime"], "ExportTime") if "ExportTime" in params else now
+            export_time = _seconds(params["ExportTime"], "ExportTime") if "ExportTime" in params else window[1]
             if not window[0] <= export_time <= window[1]:
                 raise DoubleError(
                     "InvalidExportTimeException",
