@@ -96,6 +96,24 @@ class DynamoDB:
         page = Page(answer.get("Items", []), answer.get("LastEvaluatedKey"), wire.numbers_checked(response))
         return ScanAnswer(page, consumed_units(answer))
 
+    def describe_continuous_backups(self, table_name: str) -> dict[str, Any]:
+        """DescribeContinuousBackups' ContinuousBackupsDescription (point-in-time recovery status and window)."""
+        description: dict[str, Any] = self._client.describe_continuous_backups(TableName=table_name)[
+            "ContinuousBackupsDescription"
+        ]
+        return description
+
+    def aws_clock(self, table_name: str) -> tuple[dict[str, Any], Optional[str]]:
+        """DescribeContinuousBackups' description and the answer's HTTP Date header: AWS's clock, to the second.
+
+        LatestRestorableDateTime trails AWS's present by minutes; a catch-up by export must reach
+        a moment the tap has just passed (aws/pitr.py), which only the server's own clock tells.
+        """
+        answer: dict[str, Any] = self._client.describe_continuous_backups(TableName=table_name)
+        headers = (answer.get("ResponseMetadata") or {}).get("HTTPHeaders") or {}
+        date = headers.get("date")
+        return answer["ContinuousBackupsDescription"], date if isinstance(date, str) else None
+
 
 class Streams:
     """The DynamoDB Streams calls the tap makes (any client with the Streams API, a test double too)."""

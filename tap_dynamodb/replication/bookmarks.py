@@ -42,6 +42,12 @@ FINISHED_SEGMENTS = "finished_segments"
 STREAM_ARN = "stream_arn"
 SHARD_POSITIONS = "shard_seq_numbers"
 FINISHED_SHARDS = "finished_shards"
+# Incremental exports (ExportWindows): INCREMENTAL's windows and LOG_BASED's catch-ups
+EXPORTED_UNTIL = "exported_until"
+EXPORT_WINDOW_TO = "export_window_to"
+CATCH_UP_UNTIL = "catch_up_until"
+STREAM_READ_UNTIL = "stream_read_until"
+_WINDOW_KEYS = (EXPORTED_UNTIL, EXPORT_WINDOW_TO, CATCH_UP_UNTIL, STREAM_READ_UNTIL)
 _KNOWN = (
     VERSION,
     INITIAL_COMPLETE,
@@ -54,6 +60,7 @@ _KNOWN = (
     STREAM_ARN,
     SHARD_POSITIONS,
     FINISHED_SHARDS,
+    *_WINDOW_KEYS,
 )
 
 
@@ -195,6 +202,74 @@ class ShardBookmarks:
         )
 
 
+_UTC_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # timestamps.iso_utc's
+
+
+def utc_text(moment: dt.datetime) -> str:
+    """A moment as these bookmarks keep it (UTC, microseconds, Z)."""
+    return moment.astimezone(dt.timezone.utc).strftime(_UTC_FORMAT)
+
+
+def utc_moment(text: str) -> dt.datetime:
+    """A bookmark's time text as an aware UTC datetime."""
+    return dt.datetime.strptime(text, _UTC_FORMAT).replace(tzinfo=dt.timezone.utc)
+
+
+def _utc_field(raw: Mapping[str, Any], key: str) -> Optional[str]:
+    value = raw.get(key)
+    if value is None:
+        return None
+    try:
+        utc_moment(value)
+    except (TypeError, ValueError):
+        raise BadBookmark(
+            f"state bookmark {key} {value!r} is not a UTC time like 2026-12-01T10:00:00.000000Z"
+        ) from None
+    return str(value)
+
+
+@dataclass
+class ExportWindows:
+    """How far incremental exports have brought a stream (replication/incremental.py, catch_up.py).
+
+    Times are AWS's (from DescribeContinuousBackups), as UTC text.
+    - `exported_until`: every change before it has been written (INCREMENTAL: the end of the last
+      window read; LOG_BASED: how far a catch-up has come).
+    - `window_to`: the end of the window being read, fixed before its export is requested, so a
+      resumed run asks for the same window (the same ClientToken: no second export).
+    - `catch_up_until`: LOG_BASED, while a catch-up runs: the time of the stream position noted
+      anew; the stream is read from that position once exports reach this time.
+    - `stream_read_until`: LOG_BASED: every change before it has been written (read at the start of
+      the last complete read of the stream, or the initial load's); where a catch-up starts.
+    """
+
+    exported_until: Optional[str] = None
+    window_to: Optional[str] = None
+    catch_up_until: Optional[str] = None
+    stream_read_until: Optional[str] = None
+
+    @property
+    def catching_up(self) -> bool:
+        return self.catch_up_until is not None
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> ExportWindows:
+        windows = cls(*(_utc_field(raw, key) for key in _WINDOW_KEYS))
+        if windows.window_to is not None and windows.exported_until is None:
+            raise BadBookmark(f"state bookmark {EXPORT_WINDOW_TO} needs {EXPORTED_UNTIL}, where its window starts")
+        if windows.catch_up_until is not None and windows.exported_until is None:
+            raise BadBookmark(f"state bookmark {CATCH_UP_UNTIL} needs {EXPORTED_UNTIL}, where the catch-up stands")
+        return windows
+
+    def to_dict(self) -> JsonDict:
+        return _present(
+            (EXPORTED_UNTIL, self.exported_until),
+            (EXPORT_WINDOW_TO, self.window_to),
+            (CATCH_UP_UNTIL, self.catch_up_until),
+            (STREAM_READ_UNTIL, self.stream_read_until),
+        )
+
+
 @dataclass
 class Bookmark:
     """Everything the state says about one stream."""
@@ -205,6 +280,7 @@ class Bookmark:
     success_timestamp: Optional[str] = None
     scan: ScanProgress = field(default_factory=ScanProgress)
     shards: ShardBookmarks = field(default_factory=ShardBookmarks)
+    windows: ExportWindows = field(default_factory=ExportWindows)
     extra: JsonDict = field(default_factory=dict)  # keys this tap does not know, kept as they came
 
     def is_empty(self) -> bool:
@@ -232,6 +308,7 @@ class Bookmark:
             success_timestamp=raw.get(SUCCESS),
             scan=ScanProgress.from_dict(raw),
             shards=ShardBookmarks.from_dict(raw),
+            windows=ExportWindows.from_dict(raw),
             extra={k: copy.deepcopy(v) for k, v in raw.items() if k not in _KNOWN},
         )
 
@@ -247,6 +324,7 @@ class Bookmark:
         )
         out.update(self.scan.to_dict())
         out.update(self.shards.to_dict())
+        out.update(self.windows.to_dict())
         return out
 
 

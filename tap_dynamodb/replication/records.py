@@ -7,11 +7,14 @@ by the stream's metadata `tap-dynamodb.record-format` (values/packed.py).
 
 from __future__ import annotations
 
-from ..catalog.plan import LOG_BASED, StreamPlan
+from ..catalog.plan import INCREMENTAL, LOG_BASED, StreamPlan
 from ..settings import Config
 from ..values.decoder import ItemDecoder, RecordDecoder
 from ..values.packed import PACKED, PackedDecoder
 from ..values.schema import Schema, records_schema
+
+CHANGE_METHODS = (LOG_BASED, INCREMENTAL)
+"""Methods whose records include deletes (`_sdc_deleted_at`)."""
 
 
 def record_format(config: Config, plan: StreamPlan) -> str:
@@ -22,7 +25,9 @@ def record_format(config: Config, plan: StreamPlan) -> str:
 def item_decoder(config: Config, plan: StreamPlan) -> ItemDecoder:
     """The decoder of the stream's items: packed, or columns widening `plan.schema` in place."""
     if record_format(config, plan) == PACKED:
-        return PackedDecoder(plan.schema, plan.key_properties, config.number_format, deletes=plan.method == LOG_BASED)
+        return PackedDecoder(
+            plan.schema, plan.key_properties, config.number_format, deletes=plan.method in CHANGE_METHODS
+        )
     return RecordDecoder(plan.schema, config.number_format)
 
 

@@ -26,7 +26,7 @@ from ..values.changes import with_deleted_at
 from .context import SyncContext
 from .full_table import check_filter, sync_full_table
 from .log_based import check_table, sync_log_based
-from .records import first_schema
+from .records import CHANGE_METHODS, first_schema
 
 LOGGER = logging.getLogger("tap_dynamodb")
 
@@ -139,7 +139,7 @@ def _sync_one(ctx: SyncContext, plan: StreamPlan, table: dict[str, Any]) -> None
     _log_last_success(plan, bookmark.last_success())
     ctx.report.start(plan.name, plan.method, origin, item_count(table, plan.index_name))
     ctx.save_state()
-    if plan.method == LOG_BASED:
+    if plan.method in CHANGE_METHODS:
         plan.schema = with_deleted_at(plan.schema)  # deletes carry _sdc_deleted_at; widening keeps it
     ctx.writer.schema(plan.name, first_schema(ctx.config, plan), plan.key_properties)
     count = sync_stream(ctx, plan, table)

@@ -234,8 +234,8 @@ CASES = [
     ),
     parsing(
         "catalog-unknown-method",
-        ("{table}", "INCREMENTAL", "FULL_TABLE or LOG_BASED"),
-        catalog=lambda table: selected_catalog(table, "INCREMENTAL"),
+        ("{table}", "KEY_BASED", "FULL_TABLE, LOG_BASED or INCREMENTAL"),
+        catalog=lambda table: selected_catalog(table, "KEY_BASED"),
     ),
     Case(
         "catalog-stream-missing-from-account",
