@@ -336,6 +336,89 @@ SETTINGS: tuple[Setting, ...] = (
         choices=("columns", "packed"),
     ),
     Setting(
+        "full_table_source",
+        "string",
+        "Full table source",
+        "Where a full read of a table comes from (FULL_TABLE, and LOG_BASED's initial load): scan (Scan, "
+        "through the table's read capacity) or export (DynamoDB's ExportTableToPointInTime to S3: no read "
+        "capacity, point-in-time; needs point-in-time recovery and export_s3_bucket). A stream's metadata "
+        "tap-dynamodb.full-table-source overrides it.",
+        "scan",
+        choices=("scan", "export"),
+    ),
+    Setting(
+        "export_s3_bucket",
+        "string",
+        "Export S3 bucket",
+        "S3 bucket DynamoDB writes exports into and the tap reads them from; required when any stream uses exports.",
+    ),
+    Setting("export_s3_prefix", "string", "Export S3 prefix", "Key prefix of the exports in export_s3_bucket."),
+    Setting(
+        "export_s3_bucket_owner",
+        "string",
+        "Export S3 bucket owner",
+        "Account ID owning export_s3_bucket, when it is another account's bucket.",
+    ),
+    Setting(
+        "export_s3_sse_algorithm",
+        "string",
+        "Export S3 encryption",
+        "Server-side encryption of the exported objects: AES256 or KMS (with export_s3_kms_key_id).",
+        choices=("AES256", "KMS"),
+    ),
+    Setting(
+        "export_s3_kms_key_id",
+        "string",
+        "Export KMS key ID",
+        "KMS key that encrypts the exported objects (export_s3_sse_algorithm KMS); the tap needs kms:Decrypt on it.",
+    ),
+    Setting(
+        "s3_endpoint_url",
+        "string",
+        "S3 endpoint URL",
+        "S3 endpoint to use instead of AWS's (an S3-compatible server or a VPC endpoint); path-style addressing.",
+    ),
+    Setting(
+        "export_poll_seconds",
+        "decimal",
+        "Export poll interval (s)",
+        "Seconds between the first DescribeExport calls while an export runs (then backing off); fractions allowed.",
+        20.0,
+        minimum=0.001,
+    ),
+    Setting(
+        "export_timeout_minutes",
+        "decimal",
+        "Export timeout (min)",
+        "Minutes to wait for an export to complete before the run fails (a later run continues waiting for it).",
+        360.0,
+        minimum=0.001,
+    ),
+    Setting(
+        "export_reuse_max_age_minutes",
+        "decimal",
+        "Reuse exports up to (min)",
+        "Reuse the newest COMPLETED full export of the table no older than this many minutes (found with "
+        "ListExports) instead of requesting one; 0 never reuses.",
+        0.0,
+    ),
+    Setting(
+        "export_format",
+        "string",
+        "Export format",
+        "Format of the exports the tap requests: DYNAMODB_JSON (ION is refused: see docs/exports.md).",
+        "DYNAMODB_JSON",
+        choices=("DYNAMODB_JSON", "ION"),
+    ),
+    Setting(
+        "export_workers",
+        "integer",
+        "Export reader processes",
+        "Processes that read and decode an export's data files in parallel.",
+        2,
+        minimum=1,
+    ),
+    Setting(
         "incremental_window_hours",
         "decimal",
         "Incremental export window (hours)",
@@ -409,6 +492,18 @@ class Config:
     stream_lag_warning_hours: float
     number_format: str
     record_format: str
+    full_table_source: str
+    export_s3_bucket: Optional[str]
+    export_s3_prefix: Optional[str]
+    export_s3_bucket_owner: Optional[str]
+    export_s3_sse_algorithm: Optional[str]
+    export_s3_kms_key_id: Optional[str]
+    s3_endpoint_url: Optional[str]
+    export_poll_seconds: float
+    export_timeout_minutes: float
+    export_reuse_max_age_minutes: float
+    export_format: str
+    export_workers: int
     incremental_window_hours: float
     incremental_safety_margin_minutes: float
     incremental_export_view: str
@@ -437,9 +532,17 @@ def _check_combinations(values: dict[str, Any]) -> None:
     """Rules across keys: Stitch's use_local_dynamo, the endpoint's scheme, keys that come in pairs."""
     if values.pop("use_local_dynamo") and not values["endpoint_url"]:
         values["endpoint_url"] = LOCAL_DYNAMO_URL
-    endpoint = values["endpoint_url"]
-    if endpoint and not endpoint.startswith(("http://", "https://")):
-        raise TapError(f"config key endpoint_url must start with http:// or https://, got {endpoint!r}")
+    for key in ("endpoint_url", "s3_endpoint_url"):
+        endpoint = values[key]
+        if endpoint and not endpoint.startswith(("http://", "https://")):
+            raise TapError(f"config key {key} must start with http:// or https://, got {endpoint!r}")
+    if values["export_format"] == "ION":
+        raise TapError(
+            "config key export_format ION is not supported: the tap reads DYNAMODB_JSON exports only (they hold the "
+            "same data and parse several times faster); set export_format to DYNAMODB_JSON or leave it unset"
+        )
+    if values["export_s3_kms_key_id"] and values["export_s3_sse_algorithm"] != "KMS":
+        raise TapError("config key export_s3_kms_key_id needs export_s3_sse_algorithm KMS")
     for first, second, rule in _PAIRS:
         if bool(values[first]) != bool(values[second]):
             raise TapError(f"config keys {first} and {second} {rule}")

@@ -12,6 +12,7 @@ TableAccessDenied).
 
 from __future__ import annotations
 
+import json
 from typing import Any, NamedTuple, Optional
 
 from botocore.exceptions import ClientError
@@ -22,6 +23,8 @@ from . import wire
 from .errors import ACCESS_DENIED, AUTH_ERRORS, NOT_FOUND, error_code
 
 GET_RECORDS_LIMIT = 1000
+LIST_EXPORTS_PAGE = 25  # ListExports' MaxResults limit
+PRESIGNED_SECONDS = 3600  # a data file is fetched right after its URL is signed
 
 
 class TableNotFound(Exception):
@@ -96,11 +99,12 @@ class DynamoDB:
         page = Page(answer.get("Items", []), answer.get("LastEvaluatedKey"), wire.numbers_checked(response))
         return ScanAnswer(page, consumed_units(answer))
 
+    # ---- exports to S3 (aws/exports.py drives them) ----
+
     def describe_continuous_backups(self, table_name: str) -> dict[str, Any]:
-        """DescribeContinuousBackups' ContinuousBackupsDescription (point-in-time recovery status and window)."""
-        description: dict[str, Any] = self._client.describe_continuous_backups(TableName=table_name)[
-            "ContinuousBackupsDescription"
-        ]
+        """DescribeContinuousBackups' `ContinuousBackupsDescription` (PITR status and window)."""
+        answer: dict[str, Any] = self._client.describe_continuous_backups(TableName=table_name)
+        description: dict[str, Any] = answer["ContinuousBackupsDescription"]
         return description
 
     def aws_clock(self, table_name: str) -> tuple[dict[str, Any], Optional[str]]:
@@ -113,6 +117,58 @@ class DynamoDB:
         headers = (answer.get("ResponseMetadata") or {}).get("HTTPHeaders") or {}
         date = headers.get("date")
         return answer["ContinuousBackupsDescription"], date if isinstance(date, str) else None
+
+    def export_table_to_point_in_time(self, params: dict[str, Any]) -> dict[str, Any]:
+        """ExportTableToPointInTime's `ExportDescription`."""
+        description: dict[str, Any] = self._client.export_table_to_point_in_time(**params)["ExportDescription"]
+        return description
+
+    def describe_export(self, export_arn: str) -> dict[str, Any]:
+        """DescribeExport's `ExportDescription`."""
+        description: dict[str, Any] = self._client.describe_export(ExportArn=export_arn)["ExportDescription"]
+        return description
+
+    def list_exports(self, table_arn: str) -> list[dict[str, Any]]:
+        """Every ExportSummary of the table, following NextToken (botocore has no paginator for it)."""
+        summaries: list[dict[str, Any]] = []
+        params: dict[str, Any] = {"TableArn": table_arn, "MaxResults": LIST_EXPORTS_PAGE}
+        while True:
+            page = self._client.list_exports(**params)
+            summaries.extend(page.get("ExportSummaries") or [])
+            token = page.get("NextToken")
+            if not token:
+                return summaries
+            params["NextToken"] = token
+
+
+class S3:
+    """The S3 calls the tap makes: manifests read here, data files fetched by workers through presigned URLs.
+
+    Worker processes get presigned GET URLs rather than a client, so no credentials (and no
+    botocore) ever reach them; the parent signs each URL just before it hands the file out.
+    """
+
+    def __init__(self, client: Any):
+        self._client = client
+
+    def head_bucket(self, bucket: str, owner: Optional[str] = None) -> None:
+        params = {"Bucket": bucket}
+        if owner:
+            params["ExpectedBucketOwner"] = owner
+        self._client.head_bucket(**params)
+
+    def get_bytes(self, bucket: str, key: str) -> bytes:
+        body: bytes = self._client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        return body
+
+    def get_json(self, bucket: str, key: str) -> Any:
+        return json.loads(self.get_bytes(bucket, key))
+
+    def presigned_get(self, bucket: str, key: str, expires_seconds: int = PRESIGNED_SECONDS) -> str:
+        url: str = self._client.generate_presigned_url(
+            "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires_seconds
+        )
+        return url
 
 
 class Streams:

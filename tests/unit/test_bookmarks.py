@@ -168,7 +168,7 @@ def test_export_windows_round_trip_and_stay_apart_from_other_keys():
     }
     bookmark = State.load({"bookmarks": {"t": raw}}).bookmark("t")
     assert bookmark.windows.exported_until == "2026-12-01T10:00:00.000000Z"
-    assert bookmark.windows.catching_up
+    assert bookmark.windows.catch_up_until == "2026-12-02T11:00:00.000000Z"
     assert bookmark.extra == {"someone_elses": 1}
     assert bookmark.to_dict() == raw
     bookmark.windows.window_to = bookmark.windows.catch_up_until = None
