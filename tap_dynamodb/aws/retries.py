@@ -29,6 +29,7 @@ from typing import Any, Optional
 
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import EndpointConnectionError, SSLError
+from botocore.response import StreamingBody
 
 from ..settings import Config
 from . import wire
@@ -68,6 +69,8 @@ def attempt_failure(
     http_response, parsed = response
     status = getattr(http_response, "status_code", 0)
     if status < 300:
+        if any(isinstance(value, StreamingBody) for value in (parsed or {}).values()):
+            return None  # S3 GetObject: the caller reads the stream; reading `content` here would empty it
         return None if wire.body_complete(http_response.headers, http_response.content) else TRUNCATED
     code = (parsed or {}).get("Error", {}).get("Code")
     return f"HTTP {status} {code}" if code and code != str(status) else f"HTTP {status}"

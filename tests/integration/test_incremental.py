@@ -1,0 +1,134 @@
+"""INCREMENTAL replication through incremental exports, against the export double (devtools/export_double.py).
+
+Writes go through the double (a boto3 client at its endpoint) so that its journal, which its
+incremental exports are made of, sees them; time passes by moving the double's clock, never by
+waiting: the tap takes "now" from LatestRestorableDateTime, which follows that clock.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from botocore.config import Config
+
+from devtools.dynamodb_local import LOCAL_CREDENTIALS
+from tests import helpers
+
+MINUTE = 60
+HOUR = 3600
+
+
+def double_client(double: Any) -> Any:
+    """A DynamoDB client whose writes pass through the double (and so reach its journal)."""
+    import boto3
+
+    return boto3.session.Session().client(
+        "dynamodb", endpoint_url=double.endpoint_url, config=Config(retries={"max_attempts": 2}), **LOCAL_CREDENTIALS
+    )
+
+
+def put(client: Any, table: str, key: str, **values: int) -> None:
+    item = {"id": {"S": key}, **{name: {"N": str(value)} for name, value in values.items()}}
+    client.put_item(TableName=table, Item=item)
+
+
+def delete(client: Any, table: str, key: str) -> None:
+    client.delete_item(TableName=table, Key={"id": {"S": key}})
+
+
+def incremental_setup(run_tap: Any, config: Any, name: str) -> tuple[Any, dict[str, Any]]:
+    """(config with only `name` in tables, the discovered catalog selecting it INCREMENTAL)."""
+    config = config.with_(tables=[name])
+    catalog = run_tap("--discover", config=config.path).catalog
+    return config, helpers.select_streams(catalog, name, method="INCREMENTAL")
+
+
+def incremental_requests(double: Any) -> list[dict[str, Any]]:
+    return [
+        params
+        for operation, params in double.requests
+        if operation == "ExportTableToPointInTime" and params.get("ExportType") == "INCREMENTAL_EXPORT"
+    ]
+
+
+def by_id(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {record["id"]: record for record in records}
+
+
+def test_discovery_offers_incremental_with_pitr_and_reports_its_window(
+    export_double, export_config, make_table, run_tap
+):
+    with_pitr, without = make_table(name_prefix="inc_pitr"), make_table(name_prefix="inc_nopitr")
+    export_double.enable_pitr(with_pitr)
+    catalog = run_tap("--discover", config=export_config.with_(tables=[with_pitr, without]).path).catalog
+    top = helpers.top_level_metadata(helpers.find_stream(catalog, with_pitr))
+    assert top["tap-dynamodb.valid-replication-methods"] == ["FULL_TABLE", "INCREMENTAL"]
+    assert top["tap-dynamodb.pitr-status"] == "ENABLED"
+    assert top["tap-dynamodb.pitr-earliest-restorable"] <= top["tap-dynamodb.pitr-latest-restorable"]
+    other = helpers.top_level_metadata(helpers.find_stream(catalog, without))
+    assert other["tap-dynamodb.valid-replication-methods"] == ["FULL_TABLE"]
+    assert other["tap-dynamodb.pitr-status"] == "DISABLED"
+
+
+@pytest.mark.parametrize("view", ["NEW_AND_OLD_IMAGES", "NEW_IMAGE"])
+def test_first_run_is_a_full_export_then_each_run_reads_the_changes(
+    export_double, export_config, make_table, run_tap, view
+):
+    name = make_table(name_prefix="inc_flow")  # no DynamoDB stream: INCREMENTAL needs none
+    export_double.enable_pitr(name)
+    client = double_client(export_double)
+    for key in "abc":
+        put(client, name, key, v=1)
+    config, catalog = incremental_setup(run_tap, export_config.with_(incremental_export_view=view), name)
+
+    first = run_tap(catalog=catalog, config=config.path)
+    assert sorted(r["id"] for r in first.records()) == ["a", "b", "c"]
+    assert len(first.of_type("ACTIVATE_VERSION")) == 1
+    bookmark = first.last_state["bookmarks"][name]
+    assert bookmark["initial_full_table_complete"] is True
+    assert bookmark["exported_until"] == bookmark["last_export_time"]
+    assert "export" not in bookmark and incremental_requests(export_double) == []
+
+    put(client, name, "a", v=2)
+    put(client, name, "d", v=1)
+    delete(client, name, "b")
+    put(client, name, "c", v=5)
+    delete(client, name, "c")  # changed then deleted in the window: one delete
+    put(client, name, "e", v=1)
+    delete(client, name, "e")  # created and deleted inside the window: nothing at all
+    export_double.advance_clock(40 * MINUTE)
+
+    second = run_tap(catalog=catalog, config=config.path, state=first.last_state)
+    records = by_id(second.records())
+    assert set(records) == {"a", "b", "c", "d"}
+    assert records["a"] == {"id": "a", "v": 2} and records["d"] == {"id": "d", "v": 1}
+    for key, old in (("b", 1), ("c", 1)):  # the old image is the item as the window found it
+        deleted = records[key]
+        assert deleted["_sdc_deleted_at"].endswith("Z")
+        assert deleted.get("v") == (old if view == "NEW_AND_OLD_IMAGES" else None)
+        assert "_sdc_deleted_by_ttl" not in deleted  # an export does not say who deleted
+    assert all(m["version"] == first.record_messages()[0]["version"] for m in second.record_messages())
+    (request,) = incremental_requests(export_double)
+    assert request["IncrementalExportSpecification"]["ExportViewType"] == view
+    assert request["IncrementalExportSpecification"]["ExportFromTime"] is not None
+    again = second.last_state["bookmarks"][name]
+    assert again["exported_until"] > bookmark["exported_until"]
+    assert "export_window_to" not in again and "export" not in again
+    assert not second.of_type("ACTIVATE_VERSION")
+
+    third = run_tap(catalog=catalog, config=config.path, state=second.last_state)
+    assert third.records() == []
+    assert len(incremental_requests(export_double)) == 1  # under 15 minutes since: nothing requested
+    assert "shortest incremental export" in third.stderr
+
+
+def test_a_table_without_pitr_is_one_line_before_anything_is_read(export_double, export_config, make_table, run_tap):
+    name = make_table(name_prefix="inc_off")
+    export_double.enable_pitr(name)
+    config, catalog = incremental_setup(run_tap, export_config, name)
+    export_double.disable_pitr(name)
+    result = run_tap(catalog=catalog, config=config.path, check=False)
+    assert result.returncode != 0 and result.messages == []
+    assert "point-in-time recovery" in result.stderr and name in result.stderr
+    assert "update-continuous-backups" in result.stderr
