@@ -132,3 +132,72 @@ def test_a_table_without_pitr_is_one_line_before_anything_is_read(export_double,
     assert result.returncode != 0 and result.messages == []
     assert "point-in-time recovery" in result.stderr and name in result.stderr
     assert "update-continuous-backups" in result.stderr
+
+
+def test_a_long_span_is_read_in_windows_of_at_most_a_day_in_order(export_double, export_config, make_table, run_tap):
+    name = make_table(name_prefix="inc_windows")
+    export_double.enable_pitr(name)
+    client = double_client(export_double)
+    put(client, name, "k", v=0)
+    config, catalog = incremental_setup(run_tap, export_config, name)
+    first = run_tap(catalog=catalog, config=config.path)
+    start = first.last_state["bookmarks"][name]["exported_until"]
+
+    put(client, name, "k", v=1)  # window 1
+    export_double.advance_clock(30 * HOUR)
+    put(client, name, "k", v=2)  # window 2
+    put(client, name, "gone", v=1)
+    export_double.advance_clock(20 * HOUR)
+    delete(client, name, "gone")  # window 3
+    export_double.advance_clock(1 * HOUR)
+
+    second = run_tap(catalog=catalog, config=config.path, state=first.last_state)
+    specs = [r["IncrementalExportSpecification"] for r in incremental_requests(export_double)]
+    assert len(specs) == 3  # 51 h less the 15-minute margin: 24 h, 24 h, 2 h 45 min
+    assert specs[0]["ExportFromTime"] == start_seconds(start)
+    for earlier, later in zip(specs, specs[1:]):
+        assert earlier["ExportToTime"] == later["ExportFromTime"]  # contiguous, in order
+    assert all(s["ExportToTime"] - s["ExportFromTime"] <= 24 * HOUR for s in specs)
+    changes = [(r["id"], r.get("v"), "_sdc_deleted_at" in r) for r in second.records()]
+    assert changes == [("k", 1, False), ("k", 2, False), ("gone", 1, False), ("gone", 1, True)]
+    windows_done = [
+        s["bookmarks"][name]["exported_until"] for s in second.states() if "exported_until" in s["bookmarks"][name]
+    ]
+    assert windows_done == sorted(windows_done) and len(set(windows_done)) == 4  # the start and each window's end
+
+
+def start_seconds(text: str) -> float:
+    """A bookmark's time as epoch seconds (the double logs request times as botocore sent them)."""
+    import datetime as dt
+
+    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.timezone.utc).timestamp()
+
+
+@pytest.mark.parametrize("kill_after", [1, 120, 260])
+def test_killed_inside_a_window_resumes_it_losing_nothing_and_requesting_nothing_new(
+    export_double, export_config, make_table, run_tap, tmp_path, kill_after
+):
+    from tests.integration.test_kill9 import run_and_kill
+
+    name = make_table(name_prefix="inc_kill")
+    export_double.enable_pitr(name)
+    export_double.items_per_file = 15  # many data files per window, a STATE after each chunk
+    client = double_client(export_double)
+    config, catalog = incremental_setup(run_tap, export_config.with_(export_workers=1), name)
+    first = run_tap(catalog=catalog, config=config.path)
+    changed = {f"k{n:03d}" for n in range(300)}
+    helpers.batch_write(client, name, [{"id": {"S": key}, "v": {"N": "1"}} for key in sorted(changed)])
+    export_double.advance_clock(40 * MINUTE)
+
+    killed = run_and_kill(tmp_path / "killed", dict(config), catalog, first.last_state, kill_after, True)
+    assert killed.killed, killed.stderr[-2000:]
+    state = killed.states()[-1]
+    assert "export_window_to" in state["bookmarks"][name]  # killed inside the window
+    resumed = run_tap(catalog=catalog, config=config.path, state=state)
+    seen = [r["id"] for r in killed.records() + resumed.records()]
+    assert set(seen) == changed  # nothing lost
+    assert len(seen) - len(changed) <= killed.records_after_last_state()  # repeats: only after the last STATE
+    assert len({p["ClientToken"] for p in incremental_requests(export_double)}) == 1  # the same export
+    assert "(resumed)" in resumed.stderr
+    done = resumed.last_state["bookmarks"][name]
+    assert "export_window_to" not in done and done["exported_until"] == state["bookmarks"][name]["export_window_to"]
