@@ -1,0 +1,139 @@
+"""LOG_BASED gaps bridged by incremental export (replication/catch_up.py), against the export double.
+
+The double's clock moves past the stream's 24-hour retention (its stream records are then
+trimmed, as AWS trims them), never by waiting. Two cases: the 24-hour bridge (the stream
+position noted before an initial export aged out while the export was read: made to happen
+by advancing the clock right after the initial load, in-process) and aged-out recovery (a
+stream not read for more than a day).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from tests import helpers
+from tests.integration.test_incremental import HOUR, by_id, delete, double_client, incremental_requests, put
+
+
+def log_based_catalog(run_tap: Any, config: Any, name: str) -> tuple[Any, dict[str, Any]]:
+    config = config.with_(tables=[name])
+    catalog = run_tap("--discover", config=config.path).catalog
+    return config, helpers.select_streams(catalog, name, method="LOG_BASED")
+
+
+def full_exports(double: Any) -> list[dict[str, Any]]:
+    return [
+        params
+        for operation, params in double.requests
+        if operation == "ExportTableToPointInTime" and params.get("ExportType", "FULL_EXPORT") == "FULL_EXPORT"
+    ]
+
+
+def test_initial_export_outlived_by_its_stream_position_is_bridged_without_a_restart(
+    export_double, export_config, make_table, run_tap, sync_in_process, monkeypatch, caplog
+):
+    from tap_dynamodb.replication import log_based
+
+    name = make_table(name_prefix="bridge", stream="NEW_AND_OLD_IMAGES")
+    export_double.enable_pitr(name)
+    client = double_client(export_double)
+    for key in "abc":
+        put(client, name, key, v=1)  # in the stream: the noted position is a sequence number
+    config, catalog = log_based_catalog(run_tap, export_config.with_(full_table_source="export"), name)
+
+    loaded = log_based.sync_full_table
+
+    def a_day_long_initial_load(*args: Any, **kwargs: Any) -> int:
+        """The initial export read, as if it took 25 hours: changes meanwhile, then the stream ages out."""
+        count = loaded(*args, **kwargs)
+        put(client, name, "a", v=2)
+        delete(client, name, "b")
+        put(client, name, "d", v=1)
+        export_double.advance_clock(25 * HOUR)
+        return count
+
+    monkeypatch.setattr(log_based, "sync_full_table", a_day_long_initial_load)
+    caplog.set_level(logging.INFO, logger="tap_dynamodb")
+    first = sync_in_process(catalog, config)
+
+    assert "Bridging the gap by incremental export" in caplog.text
+    assert "Resetting its bookmarks" not in caplog.text  # no restart
+    assert len(full_exports(export_double)) == 1 and len(first.of_type("ACTIVATE_VERSION")) == 1
+    assert len(incremental_requests(export_double)) == 2  # 25 hours: a day, then the rest
+    records = first.records()
+    assert sorted(r["id"] for r in records[:3]) == ["a", "b", "c"]  # the initial export
+    changes = by_id(records[3:])
+    assert changes["a"]["v"] == 2 and changes["d"]["v"] == 1
+    assert changes["b"]["_sdc_deleted_at"] and changes["b"]["v"] == 1
+    bookmark = first.last_state["bookmarks"][name]
+    assert bookmark["initial_full_table_complete"] is True
+    assert not {"exported_until", "catch_up_until", "export_window_to", "export"} & set(bookmark)
+    assert bookmark["stream_read_until"]
+
+    monkeypatch.setattr(log_based, "sync_full_table", loaded)
+    put(client, name, "e", v=1)
+    second = sync_in_process(catalog, config, state=first.last_state)
+    assert [r["id"] for r in second.records()] == ["e"]  # then the stream, from the position noted anew
+    assert len(incremental_requests(export_double)) == 2
+
+
+def test_a_stream_that_aged_out_is_caught_up_by_export_not_re_read(
+    export_double, export_config, make_table, run_tap, caplog
+):
+    name = make_table(name_prefix="recover", stream="NEW_IMAGE", items=[{"id": {"S": "a"}, "v": {"N": "1"}}])
+    export_double.enable_pitr(name)
+    client = double_client(export_double)
+    config, catalog = log_based_catalog(run_tap, export_config, name)  # initial load by scan
+    first = run_tap(catalog=catalog, config=config.path)
+    assert [r["id"] for r in first.records()] == ["a"]
+    assert first.last_state["bookmarks"][name]["stream_read_until"]
+    put(client, name, "x", v=1)
+    second = run_tap(catalog=catalog, config=config.path, state=first.last_state)
+    assert [r["id"] for r in second.records()] == ["x"]
+
+    put(client, name, "a", v=2)
+    delete(client, name, "x")
+    export_double.advance_clock(30 * HOUR)  # a day and more without a sync: the stream aged out
+    put(client, name, "late", v=1)  # after the trim: still in the stream
+
+    third = run_tap(catalog=catalog, config=config.path, state=second.last_state)
+    assert "Bridging the gap by incremental export" in third.stderr
+    assert "re-replicating the whole table" not in third.stderr
+    assert not third.of_type("ACTIVATE_VERSION") and full_exports(export_double) == []
+    records = by_id(third.records())
+    assert records["a"]["v"] == 2
+    # incremental_export_view (NEW_AND_OLD_IMAGES), not the stream's NEW_IMAGE: the old values come along
+    assert records["x"]["_sdc_deleted_at"] and records["x"]["v"] == 1
+    assert records["late"]["v"] == 1
+    assert len(third.records()) <= 4  # the changes (and "late" maybe twice), never the table
+    assert third.last_state["bookmarks"][name]["version"] == first.last_state["bookmarks"][name]["version"]
+
+
+def test_without_exports_or_pitr_reach_the_old_full_re_replication_runs_and_says_why(
+    export_double, export_config, make_table, run_tap
+):
+    name = make_table(name_prefix="recover_no", stream="NEW_IMAGE", items=[{"id": {"S": "a"}, "v": {"N": "1"}}])
+    export_double.enable_pitr(name)
+    client = double_client(export_double)
+    config, catalog = log_based_catalog(run_tap, export_config, name)
+    first = run_tap(catalog=catalog, config=config.path)
+    put(client, name, "b", v=1)
+    export_double.advance_clock(30 * HOUR)
+
+    export_double.disable_pitr(name)
+    export_double.enable_pitr(name)  # PITR anew: it reaches back only to now
+    late = run_tap(catalog=catalog, config=config.path, state=first.last_state)
+    assert "point-in-time recovery reaches back to" in late.stderr
+    assert "re-replicating the whole table" in late.stderr
+    assert sorted(r["id"] for r in late.records()) == ["a", "b"]
+
+    no_bucket = config.with_(export_s3_bucket=None)
+    put(client, name, "c", v=1)
+    read = run_tap(catalog=catalog, config=no_bucket.path, state=late.last_state)  # bookmarks c's sequence number
+    put(client, name, "d", v=1)
+    export_double.advance_clock(30 * HOUR)
+    off = run_tap(catalog=catalog, config=no_bucket.path, state=read.last_state)
+    assert "config key export_s3_bucket is not set" in off.stderr
+    assert "re-replicating the whole table" in off.stderr
+    assert incremental_requests(export_double) == []
