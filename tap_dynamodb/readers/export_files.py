@@ -8,7 +8,7 @@ parent's clients, sockets or threads) and import nothing of botocore: the parent
 presigned GET URL for each file just before handing it out, so no credentials reach them.
 
 A worker streams its file (urllib, gunzip block by block, the MD5 over the gzip bytes), cuts
-it into chunks of CHUNK_LINES lines, decodes each chunk with the stream's value pipeline (the
+it into chunks (CHUNK_LINES lines or CHUNK_BYTES bytes, whichever comes first), decodes each chunk with the stream's value pipeline (the
 decoder `replication.records.item_decoder` gives Scan pages, projection and row filter applied
 client-side, as DynamoDB would have applied them to a Scan) and encodes the RECORD lines
 itself (`output.writer.record_lines`). The parent receives `Chunk`s: the bytes, the number of
@@ -31,11 +31,14 @@ is one factory and one entry here (workers look kinds up by name, after the spaw
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
+import importlib.machinery
 import logging
 import multiprocessing
 import os
 import queue
+import sys
 import urllib.request
 import zlib
 from collections.abc import Iterable, Iterator
@@ -58,7 +61,8 @@ if TYPE_CHECKING:  # the parent's S3 seam; workers must not import botocore
 
 LOGGER = logging.getLogger("tap_dynamodb")
 
-CHUNK_LINES = 1000  # lines decoded, encoded and handed to the parent at a time
+CHUNK_LINES = 1000  # lines decoded, encoded and handed to the parent at a time, at most
+CHUNK_BYTES = 1 << 20  # ... and at most about this many bytes of lines (items may be 400 KB each)
 CHUNKS_PER_WORKER = 2  # chunks in the result queue per worker: the memory bound
 READ_BYTES = 1 << 16  # gzip bytes read from the HTTP response at a time
 URL_TIMEOUT_SECONDS = 120.0
@@ -182,6 +186,7 @@ class ReadSpec:
     version: Optional[int]
     time_extracted: Optional[str]
     chunk_lines: int = CHUNK_LINES
+    chunk_bytes: int = CHUNK_BYTES
 
 
 def worker_config(config: Config) -> Config:
@@ -252,6 +257,7 @@ def file_chunks(task: FileTask, decoder: ItemDecoder, spec: ReadSpec) -> Iterato
     pending = b""
     line_number = 0
     batch: list[bytes] = []
+    batch_bytes = 0
     try:
         with urllib.request.urlopen(task.url, timeout=URL_TIMEOUT_SECONDS) as response:
             while True:
@@ -266,9 +272,10 @@ def file_chunks(task: FileTask, decoder: ItemDecoder, spec: ReadSpec) -> Iterato
                     line_number += 1
                     if line_number > task.skip_lines:
                         batch.append(part)
-                        if len(batch) >= spec.chunk_lines:
+                        batch_bytes += len(part)
+                        if len(batch) >= spec.chunk_lines or batch_bytes >= spec.chunk_bytes:
                             yield _chunk(task, decoder, spec, batch, line_number, False, 0)
-                            batch = []
+                            batch, batch_bytes = [], 0
     except zlib.error as exc:
         raise ExportFileError(f"data file {name} is not valid gzip ({exc})") from None
     except OSError as exc:  # urllib's HTTPError and URLError are OSErrors
@@ -361,6 +368,28 @@ def worker_main(spec: ReadSpec, tasks: Any, results: Any, parent: int) -> None:
             )
 
 
+@contextlib.contextmanager
+def _main_module_left_alone() -> Iterator[None]:
+    """While workers start: have `spawn` leave the parent's main module out of them.
+
+    A spawned child re-runs the parent's main script (to unpickle anything defined there) unless
+    the main module is a package's `__main__`. The tap's console script imports the CLI, and with
+    it botocore, so the children would load what they must not need. Workers unpickle nothing
+    from the main module (their target lives here), so for the moment of `start()` the main
+    module is given a spec named like a package's `__main__`, which multiprocessing skips.
+    """
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    if main is None or spec is not None:
+        yield
+        return
+    main.__spec__ = importlib.machinery.ModuleSpec("tap_dynamodb.__main__", None)
+    try:
+        yield
+    finally:
+        main.__spec__ = None
+
+
 def read_files(
     spec: ReadSpec,
     files: Iterable[tuple[DataFile, int]],
@@ -385,8 +414,9 @@ def read_files(
         )
         for n in range(count)
     ]
-    for process in processes:
-        process.start()
+    with _main_module_left_alone():
+        for process in processes:
+            process.start()
     waiting = iter(todo)
     outstanding = 0
 

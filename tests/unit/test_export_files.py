@@ -231,3 +231,13 @@ def test_record_lines_are_exactly_what_the_writer_writes():
     assert writer2.raw(out.getvalue(), 2) == 2 and writer2.records_written == 2
     writer2.flush()
     assert out2.getvalue() == out.getvalue()
+
+
+def test_chunks_are_bounded_by_bytes_as_well_as_lines(tmp_path):
+    wire = [{**item, "pad": {"S": "x" * 1000}} for item in items(25)]
+    data_file = write_file(tmp_path / "big.json.gz", wire)
+    the_spec = ReadSpec("full", export_files.worker_config(CONFIG), plan(), 7, None, 1000, 5000)
+    decoder = export_files.LINE_KINDS["full"](the_spec.config, the_spec.plan)
+    chunks = list(file_chunks(FileTask(data_file, (tmp_path / "big.json.gz").as_uri(), 0), decoder, the_spec))
+    assert [c.count for c in chunks] == [5, 5, 5, 5, 5, 0]  # the last, empty, says the file's checks passed
+    assert [c.done for c in chunks] == [False] * 5 + [True]
