@@ -303,8 +303,9 @@ SETTINGS: tuple[Setting, ...] = (
         "string",
         "On stream gap",
         "LOG_BASED: what to do when changes were lost (the DynamoDB stream aged out past the bookmark, or was "
-        "replaced): resync (reset the bookmarks and replicate the whole table again, as Stitch does) or fail "
-        "(stop with an error and keep the bookmarks).",
+        "replaced, and no export could bridge it); INCREMENTAL: when point-in-time recovery no longer reaches "
+        "back to the bookmark: resync (reset the bookmarks and replicate the whole table again, as Stitch does) "
+        "or fail (stop with an error and keep the bookmarks).",
         "resync",
         choices=("resync", "fail"),
     ),

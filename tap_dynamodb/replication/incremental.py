@@ -185,12 +185,34 @@ def _initial_load(ctx: SyncContext, plan: StreamPlan, table: dict[str, Any]) -> 
     return count
 
 
+def _lost(ctx: SyncContext, plan: StreamPlan, table: dict[str, Any], earliest: dt.datetime) -> int:
+    """Point-in-time recovery no longer reaches back to the bookmark (PITR keeps 35 days, or was turned
+    off and on): by on_stream_gap, read the table again (its version kept until the new copy is
+    complete, as LOG_BASED's re-replication) or stop."""
+    bookmark = ctx.state.bookmark(plan.stream_id)
+    reason = (
+        f"its changes since {bookmark.windows.exported_until} are no longer all in point-in-time recovery, which "
+        f"reaches back to {utc_text(earliest)}"
+    )
+    if ctx.config.on_stream_gap == "fail":
+        raise TapError(
+            f"stream {plan.stream_id} (table {plan.table_name}): {reason}. on_stream_gap is fail, so nothing was "
+            f"read: set on_stream_gap to resync to read the whole table again, or remove bookmarks.{plan.stream_id} "
+            "from the state"
+        )
+    LOGGER.warning("Stream %s: %s. Resetting its bookmarks and reading the whole table again", plan.stream_id, reason)
+    ctx.report.reset(plan.name)
+    ctx.state.reset(plan.stream_id, keep_version=True)
+    ctx.save_state()
+    return _initial_load(ctx, plan, table)
+
+
 def sync_incremental(ctx: SyncContext, plan: StreamPlan, table: dict[str, Any]) -> int:
     """One INCREMENTAL run of a stream; returns the number of records written."""
-    bookmark = ctx.state.bookmark(plan.stream_id)
     count = 0
-    if not bookmark.initial_full_table_complete:
+    if not ctx.state.bookmark(plan.stream_id).initial_full_table_complete:
         count += _initial_load(ctx, plan, table)
+    bookmark = ctx.state.bookmark(plan.stream_id)
     windows = bookmark.windows
     if windows.exported_until is None:
         raise TapError(
@@ -198,7 +220,10 @@ def sync_incremental(ctx: SyncContext, plan: StreamPlan, table: dict[str, Any]) 
             f"changes are due ({EXPORTED_UNTIL}); remove bookmarks.{plan.stream_id} from the state to read the "
             "table again"
         )
-    latest = pitr_window(ctx, plan).latest
+    window = pitr_window(ctx, plan)
+    if bookmark.export.export_arn is None and window.earliest and utc_moment(windows.exported_until) < window.earliest:
+        return count + _lost(ctx, plan, table, window.earliest)  # the next run reads the windows after it
+    latest = window.latest
     assert latest is not None
     end = latest - dt.timedelta(minutes=ctx.config.incremental_safety_margin_minutes)
     with aws_errors(f"reading incremental exports of table {plan.table_name}", ctx.config.endpoint_url):

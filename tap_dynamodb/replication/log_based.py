@@ -215,8 +215,8 @@ def _replicate(ctx: SyncContext, plan: StreamPlan, table: dict[str, Any], stream
     ctx.report.changes_started(plan.name)
     for _ in range(MAX_PASSES):
         if not _read_pass(ctx, plan, stream_arn, started):
+            catch_up.stream_read(ctx, plan, restorable)  # every shard read up to now: no change before it unread
             break
-    catch_up.stream_read(ctx, plan, restorable)
 
 
 def _replicate_or_reset(ctx: SyncContext, plan: StreamPlan, table: dict[str, Any], stream_arn: str) -> None:

@@ -201,3 +201,32 @@ def test_killed_inside_a_window_resumes_it_losing_nothing_and_requesting_nothing
     assert "(resumed)" in resumed.stderr
     done = resumed.last_state["bookmarks"][name]
     assert "export_window_to" not in done and done["exported_until"] == state["bookmarks"][name]["export_window_to"]
+
+
+def test_pitr_that_no_longer_reaches_back_reads_the_table_again_or_fails(
+    export_double, export_config, make_table, run_tap
+):
+    name = make_table(name_prefix="inc_lost")
+    export_double.enable_pitr(name)
+    client = double_client(export_double)
+    put(client, name, "a", v=1)
+    config, catalog = incremental_setup(run_tap, export_config, name)
+    first = run_tap(catalog=catalog, config=config.path)
+    put(client, name, "b", v=1)
+    export_double.advance_clock(2 * HOUR)
+    export_double.disable_pitr(name)
+    export_double.enable_pitr(name)  # the changes since the first run are gone from PITR
+
+    failed = run_tap(
+        catalog=catalog, config=config.with_(on_stream_gap="fail").path, state=first.last_state, check=False
+    )
+    assert failed.returncode != 0 and "no longer all in point-in-time recovery" in failed.stderr
+    assert failed.records() == []
+
+    again = run_tap(catalog=catalog, config=config.path, state=first.last_state)
+    assert "Resetting its bookmarks and reading the whole table again" in again.stderr
+    assert sorted(r["id"] for r in again.records()) == ["a", "b"]
+    version = first.last_state["bookmarks"][name]["version"]
+    assert [m["version"] for m in again.of_type("ACTIVATE_VERSION")] == [again.record_messages()[0]["version"]]
+    assert again.record_messages()[0]["version"] != version  # a new copy, activated once complete
+    assert incremental_requests(export_double) == []
