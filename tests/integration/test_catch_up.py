@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import pytest
+
 from tests import helpers
 from tests.integration.test_incremental import HOUR, by_id, delete, double_client, incremental_requests, put
 
@@ -137,3 +139,57 @@ def test_without_exports_or_pitr_reach_the_old_full_re_replication_runs_and_says
     assert "config key export_s3_bucket is not set" in off.stderr
     assert "re-replicating the whole table" in off.stderr
     assert incremental_requests(export_double) == []
+
+
+def run_until_state_with(workdir: Any, config: dict[str, Any], catalog: dict[str, Any], state: Any, key: str) -> Any:
+    """Run the tap and SIGKILL it right after the first STATE whose stream bookmark holds `key`;
+    the messages a target would have received (complete lines only)."""
+    import signal
+    import subprocess
+
+    from devtools.tap_runner import REPO_ROOT, local_env, parse_message, tap_command, write_json
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    args = [*tap_command(), "--config", str(write_json(workdir / "config.json", config))]
+    args += ["--catalog", str(write_json(workdir / "catalog.json", catalog))]
+    args += ["--state", str(write_json(workdir / "state.json", state))]
+    proc = subprocess.Popen(
+        args, cwd=str(REPO_ROOT), env=local_env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
+    lines = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        lines.append(line)
+        if line.startswith(b'{"type":"STATE"') and f'"{key}"'.encode() in line:
+            proc.send_signal(signal.SIGKILL)
+            break
+    proc.wait(timeout=120)
+    return [parse_message(line) for line in lines if line.endswith(b"\n")]
+
+
+@pytest.mark.parametrize("killed_at", ["exported_until", "catch_up_until", "export_window_to"])
+def test_a_catch_up_killed_at_any_step_resumes_and_loses_nothing(
+    export_double, export_config, make_table, run_tap, tmp_path, killed_at
+):
+    name = make_table(name_prefix="recover_kill", stream="NEW_AND_OLD_IMAGES")
+    export_double.enable_pitr(name)
+    client = double_client(export_double)
+    put(client, name, "a", v=1)
+    config, catalog = log_based_catalog(run_tap, export_config, name)
+    first = run_tap(catalog=catalog, config=config.path)
+    put(client, name, "b", v=1)
+    second = run_tap(catalog=catalog, config=config.path, state=first.last_state)  # a sequence number bookmarked
+    put(client, name, "a", v=2)
+    put(client, name, "c", v=1)
+    export_double.advance_clock(26 * HOUR)
+
+    messages = run_until_state_with(tmp_path / "killed", dict(config), catalog, second.last_state, killed_at)
+    states = [m["value"] for m in messages if m.get("type") == "STATE"]
+    assert killed_at in states[-1]["bookmarks"][name]
+    put(client, name, "d", v=1)  # after the new position: from the stream
+    resumed = run_tap(catalog=catalog, config=config.path, state=states[-1])
+    got = by_id([m["record"] for m in messages if m.get("type") == "RECORD"] + resumed.records())
+    assert got["a"]["v"] == 2 and {"c", "d"} <= set(got)  # the gap's changes and the stream's after it
+    assert not {"exported_until", "catch_up_until", "export_window_to"} & set(resumed.last_state["bookmarks"][name])
+    assert full_exports(export_double) == []
+    assert len({p["ClientToken"] for p in incremental_requests(export_double)}) == 2  # 26 h: two windows, once each
