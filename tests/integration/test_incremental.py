@@ -230,3 +230,24 @@ def test_pitr_that_no_longer_reaches_back_reads_the_table_again_or_fails(
     assert [m["version"] for m in again.of_type("ACTIVATE_VERSION")] == [again.record_messages()[0]["version"]]
     assert again.record_messages()[0]["version"] != version  # a new copy, activated once complete
     assert incremental_requests(export_double) == []
+
+
+def test_a_first_read_by_scan_starts_the_windows_before_the_scan(export_double, export_config, make_table, run_tap):
+    name = make_table(name_prefix="inc_scan", items=[{"id": {"S": key}, "v": {"N": "1"}} for key in "ab"])
+    export_double.enable_pitr(name)
+    client = double_client(export_double)
+    config, catalog = incremental_setup(run_tap, export_config, name)
+    top = helpers.top_level_metadata(helpers.find_stream(catalog, name))
+    top["tap-dynamodb.full-table-source"] = "scan"
+    first = run_tap(catalog=catalog, config=config.path)
+    assert sorted(r["id"] for r in first.records()) == ["a", "b"]
+    assert [p for p, _ in export_double.requests if p == "ExportTableToPointInTime"] == []  # scanned
+    bookmark = first.last_state["bookmarks"][name]
+    assert bookmark["exported_until"] and "last_export_time" not in bookmark
+
+    put(client, name, "b", v=2)
+    export_double.advance_clock(HOUR)
+    second = run_tap(catalog=catalog, config=config.path, state=first.last_state)
+    assert [(r["id"], r["v"]) for r in second.records()] == [("b", 2)]
+    (request,) = incremental_requests(export_double)
+    assert request["IncrementalExportSpecification"]["ExportFromTime"] == start_seconds(bookmark["exported_until"])
