@@ -180,16 +180,21 @@ def export_to_output(
     progress = bookmark.export
     origin = _start_export(ctx, plan, table, progress, fresh_after)
     assert progress.export_arn is not None
-    description, waited = exports.wait_for_export(
-        ctx.clients.dynamodb,
-        plan.stream_id,
-        progress.export_arn,
-        ctx.config.export_poll_seconds,
-        ctx.config.export_timeout_minutes,
-        ctx.config.endpoint_url,
-    )
+    try:
+        description, waited = exports.wait_for_export(
+            ctx.clients.dynamodb,
+            plan.stream_id,
+            progress.export_arn,
+            ctx.config.export_poll_seconds,
+            ctx.config.export_timeout_minutes,
+            ctx.config.endpoint_url,
+        )
+    except exports.ExportFailed:
+        bookmark.export = ExportProgress()  # nothing of it was read: the next run asks for a new one
+        ctx.save_state()
+        raise
     export_time = exports.as_utc(description.get("ExportTime") or exports.parse_iso(progress.export_time or ""))
-    count = write_export(ctx, plan, description, FULL, version, origin, waited, export_time)
+    count = write_export(ctx, plan, description, progress, FULL, version, export_time, origin, waited)
     bookmark.export = ExportProgress()
     bookmark.last_export_time = exports.iso(export_time)
     return count
@@ -199,19 +204,19 @@ def write_export(
     ctx: SyncContext,
     plan: StreamPlan,
     description: dict[str, Any],
+    progress: ExportProgress,
     kind: str,
     version: Optional[int],
+    time_extracted: dt.datetime,
     origin: str,
     waited: float,
-    extracted_at: dt.datetime,
 ) -> int:
-    """Write the records of a COMPLETED export (its lines read as line `kind`), a STATE after each chunk; the count.
+    """Write the records of a COMPLETED export's data files not done in `progress`, lines of `kind`
+    (readers/export_files.LINE_KINDS), moving `progress` and writing a STATE after every chunk; the count.
 
-    Progress is the stream's bookmarks.ExportProgress: files done are skipped, a file in progress
-    continues after its bookmarked line. Shared by full reads and by incremental exports
-    (replication/incremental.py); `extracted_at` is the records' time_extracted.
+    SCHEMA comes first whenever a chunk widened the stream's schema. `progress` is left with every
+    file done: the caller clears it (or moves on) once what it covers is complete.
     """
-    progress = ctx.state.bookmark(plan.stream_id).export
     manifest = read_manifest(ctx.clients.s3, description)
     ctx.report.export_started(plan.name, manifest.export_arn, origin, waited, len(manifest.files))
     todo = [(f, progress.lines_done(f.index)) for f in manifest.files if not progress.is_done(f.index)]
@@ -223,7 +228,7 @@ def write_export(
         len(todo),
         manifest.item_count,
     )
-    spec = ReadSpec(kind, worker_config(ctx.config), plan, version, iso_utc(extracted_at))
+    spec = ReadSpec(kind, worker_config(ctx.config), plan, version, iso_utc(time_extracted))
     s3 = ctx.clients.s3
     columns = record_format(ctx.config, plan) != "packed"
     written = copy.deepcopy(first_schema(ctx.config, plan))

@@ -73,7 +73,7 @@ def pitr_window(ctx: SyncContext, plan: StreamPlan) -> PitrWindow:
     if window is None:
         raise TapError(
             f"stream {plan.stream_id}: INCREMENTAL reads DynamoDB's incremental exports, which the endpoint "
-            f"{ctx.config.endpoint_url or ''} does not offer (DynamoDB Local has none); use FULL_TABLE or LOG_BASED"
+            f"{ctx.config.endpoint_url or 'in use'} does not offer (DynamoDB Local has none); use FULL_TABLE or LOG_BASED"
         )
     if not window.enabled or window.latest is None:
         raise TapError(
@@ -125,15 +125,22 @@ def export_window(
         progress.export_arn,
         origin,
     )
-    description, waited = exports.wait_for_export(
-        api,
-        plan.stream_id,
-        progress.export_arn,
-        ctx.config.export_poll_seconds,
-        ctx.config.export_timeout_minutes,
-        endpoint,
-    )
-    count = write_export(ctx, plan, description, LINE_KIND, bookmark.version, origin, waited, end)
+    try:
+        description, waited = exports.wait_for_export(
+            api,
+            plan.stream_id,
+            progress.export_arn,
+            ctx.config.export_poll_seconds,
+            ctx.config.export_timeout_minutes,
+            endpoint,
+        )
+    except exports.ExportFailed:
+        # Nothing of it was read: forget the export and the window, so the next run asks anew
+        # (INCREMENTAL: a window to a later end, so another ClientToken).
+        bookmark.export, bookmark.windows.window_to = ExportProgress(), None
+        ctx.save_state()
+        raise
+    count = write_export(ctx, plan, description, progress, LINE_KIND, bookmark.version, end, origin, waited)
     bookmark.export = ExportProgress()
     return count
 

@@ -117,7 +117,9 @@ def test_a_failed_export_is_one_line_with_aws_failure_code_and_message(exported_
     assert result.returncode != 0
     (line,) = [line for line in result.stderr.splitlines() if "error:" in line]
     assert "FAILED (S3AccessDenied: Access denied to the bucket)" in line and table in line
-    assert result.records() == []
+    assert result.records() == [] and "export" not in result.last_state["bookmarks"][table]
+    again = run_tap(catalog=catalog, config=config, state=result.last_state)  # the next run asks anew
+    assert len(again.records()) == 230 and len(exports_requested(export_double)) == 2
 
 
 def test_ion_is_refused_with_one_line(exported_table, run_tap):
@@ -229,3 +231,53 @@ def test_log_based_initial_load_by_export_then_changes_from_the_stream(
     assert set(changed) == {"new", "k0001"} and changed["k0001"].get("_sdc_deleted_at")
     assert len(exports_requested(export_double)) == 1, "the stream, not a new export, carried the changes"
     assert json.dumps(second.last_state["bookmarks"][table].get("shard_seq_numbers"))
+
+
+def _deselect(catalog: dict, table: str, column: str) -> dict:
+    entry = helpers.find_stream(catalog, table)
+    entry["metadata"].append({"breadcrumb": ["properties", column], "metadata": {"selected": False}})
+    return catalog
+
+
+@pytest.mark.parametrize("variant", ["packed", "string-numbers", "deselected-column", "row-filter", "projection"])
+def test_every_record_option_gives_the_scans_records(variant, exported_table, run_tap, tap_config):
+    """Record format, number format, column selection and row filters act on an export read as on a
+    Scan: the options are applied in the workers, by the same value pipeline."""
+    table, catalog, config = exported_table
+    catalog = json.loads(json.dumps(catalog))
+    top = helpers.top_level_metadata(helpers.find_stream(catalog, table))
+    scan_config = tap_config
+    if variant == "packed":
+        config, scan_config = config.with_(record_format="packed"), tap_config.with_(record_format="packed")
+    elif variant == "string-numbers":
+        config, scan_config = config.with_(number_format="string"), tap_config.with_(number_format="string")
+    elif variant == "deselected-column":
+        _deselect(catalog, table, "m")
+    elif variant == "row-filter":
+        top["tap-dynamodb.filter-expression"] = "begins_with(id, :p) OR attribute_exists(late)"
+        top["tap-dynamodb.expression-values"] = {":p": {"S": "k01"}}
+    else:
+        top["tap-mongodb.projection"] = "id, m.inner.x, ss, #u"
+        top["tap-dynamodb.expression-attributes"] = {"#u": "ünï name"}
+    scanned = run_tap(catalog=catalog, config=scan_config)
+    exported = run_tap(catalog=catalog, config=config)
+    assert scanned.records() and by_id(exported.records()) == by_id(scanned.records())
+    assert exported.schemas()[-1]["schema"] == scanned.schemas()[-1]["schema"]
+
+
+def test_an_index_view_is_scanned_when_exports_come_from_the_config(
+    make_table, export_double, export_config, run_tap, select_streams
+):
+    table = make_table(
+        items=[{"id": {"S": f"k{n}"}, "g": {"S": "x"}} for n in range(5)],
+        global_indexes=[("by_g", ("g", "S"), None, "ALL")],
+        name_prefix="view",
+    )
+    export_double.enable_pitr(table)
+    config = export_config.with_(full_table_source="export", tables=[table])
+    catalog = run_tap("--discover", config=config).catalog
+    view = next(e["tap_stream_id"] for e in catalog["streams"] if e["tap_stream_id"] != table)
+    select_streams(catalog, [view])
+    result = run_tap(catalog=catalog, config=config)
+    assert len(result.records()) == 5 and "which DynamoDB cannot export: it is scanned" in result.stderr
+    assert exports_requested(export_double) == []
