@@ -251,3 +251,25 @@ def test_a_first_read_by_scan_starts_the_windows_before_the_scan(export_double, 
     assert [(r["id"], r["v"]) for r in second.records()] == [("b", 2)]
     (request,) = incremental_requests(export_double)
     assert request["IncrementalExportSpecification"]["ExportFromTime"] == start_seconds(bookmark["exported_until"])
+
+
+def test_a_failed_window_is_forgotten_and_the_next_run_asks_anew(export_double, export_config, make_table, run_tap):
+    name = make_table(name_prefix="inc_failed")
+    export_double.enable_pitr(name)
+    client = double_client(export_double)
+    config, catalog = incremental_setup(run_tap, export_config, name)
+    first = run_tap(catalog=catalog, config=config.path)
+    put(client, name, "a", v=1)
+    export_double.advance_clock(40 * MINUTE)
+    export_double.fail_next_export("S3AccessDenied", "no access to the bucket")
+
+    failed = run_tap(catalog=catalog, config=config.path, state=first.last_state, check=False)
+    assert failed.returncode != 0 and "FAILED" in failed.stderr and "S3AccessDenied" in failed.stderr
+    bookmark = failed.last_state["bookmarks"][name]
+    assert "export" not in bookmark and "export_window_to" not in bookmark
+    assert bookmark["exported_until"] == first.last_state["bookmarks"][name]["exported_until"]
+
+    export_double.advance_clock(MINUTE)
+    again = run_tap(catalog=catalog, config=config.path, state=failed.last_state)
+    assert [r["id"] for r in again.records()] == ["a"]
+    assert len({p["ClientToken"] for p in incremental_requests(export_double)}) == 2  # a new export, not the failed one
