@@ -193,3 +193,29 @@ def test_a_catch_up_killed_at_any_step_resumes_and_loses_nothing(
     assert not {"exported_until", "catch_up_until", "export_window_to"} & set(resumed.last_state["bookmarks"][name])
     assert full_exports(export_double) == []
     assert len({p["ClientToken"] for p in incremental_requests(export_double)}) == 2  # 26 h: two windows, once each
+
+
+def test_the_last_window_waits_for_the_restorable_time_to_pass_the_new_position(
+    export_double, export_config, make_table, run_tap
+):
+    """AWS's LatestRestorableDateTime trails its present: the catch-up waits (polling, the clock moved by
+    each DescribeContinuousBackups here) rather than ask for an export ending past it (refused)."""
+    name = make_table(name_prefix="recover_lag", stream="NEW_IMAGE")
+    export_double.enable_pitr(name)
+    client = double_client(export_double)
+    put(client, name, "a", v=1)
+    config, catalog = log_based_catalog(run_tap, export_config, name)
+    first = run_tap(catalog=catalog, config=config.path)
+    put(client, name, "b", v=1)
+    export_double.advance_clock(30 * HOUR)
+    export_double.restorable_lag = 10 * 60
+
+    def time_passes(operation: str, _params: dict[str, Any]) -> None:
+        if operation == "DescribeContinuousBackups":
+            export_double.advance_clock(2 * 60)
+
+    export_double.on_request = time_passes
+    caught_up = run_tap(catalog=catalog, config=config.path, state=first.last_state)
+    assert "Bridging the gap by incremental export" in caught_up.stderr
+    assert "waiting for the restorable time" in caught_up.stderr
+    assert "b" in by_id(caught_up.records())
