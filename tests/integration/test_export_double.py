@@ -618,3 +618,26 @@ def test_on_request_hook_acts_at_the_first_poll(export_double, make_table, s3_bu
     assert moved == [desc["ExportArn"]]
     assert (export_double.now() - before) > timedelta(hours=25)
     assert desc["ExportTime"] < before + timedelta(minutes=5)
+
+
+def test_the_tap_replicates_through_the_double_and_sees_an_aged_out_stream(
+    export_double, make_table, tap_config, run_tap, select_streams
+):
+    """The tap's own clients (retries, timeouts, keep-alive) work through the double, and a clock moved
+    past the retention looks to the tap like an aged-out stream on AWS: it re-reads the table."""
+    client = _client(export_double)
+    name = make_table(stream="NEW_AND_OLD_IMAGES", items=_items(3))
+    config = tap_config.with_(endpoint_url=export_double.endpoint_url, tables=[name])
+    catalog = select_streams(run_tap("--discover", config=config.path).catalog, name, method="LOG_BASED")
+    first = run_tap(config=config.path, catalog=catalog)
+    assert sorted(r["id"] for r in first.records(name)) == ["k000", "k001", "k002"]
+
+    client.put_item(TableName=name, Item={"id": {"S": "new"}})
+    second = run_tap(config=config.path, catalog=catalog, state=first.last_state)
+    assert [r["id"] for r in second.records(name)] == ["new"]
+
+    export_double.advance_clock(25 * 3600)
+    client.put_item(TableName=name, Item={"id": {"S": "later"}})
+    third = run_tap(config=config.path, catalog=catalog, state=second.last_state)
+    assert sorted(r["id"] for r in third.records(name)) == ["k000", "k001", "k002", "later", "new"]
+    assert "trim" in third.stderr.lower() or "aged" in third.stderr.lower()
