@@ -273,3 +273,31 @@ def test_a_failed_window_is_forgotten_and_the_next_run_asks_anew(export_double, 
     again = run_tap(catalog=catalog, config=config.path, state=failed.last_state)
     assert [r["id"] for r in again.records()] == ["a"]
     assert len({p["ClientToken"] for p in incremental_requests(export_double)}) == 2  # a new export, not the failed one
+
+
+def test_packed_records_and_a_row_filter_go_through_the_same_pipeline(
+    export_double, export_config, make_table, run_tap
+):
+    name = make_table(name_prefix="inc_packed")
+    export_double.enable_pitr(name)
+    client = double_client(export_double)
+    put(client, name, "a", v=1)
+    put(client, name, "b", v=1)
+    config, catalog = incremental_setup(run_tap, export_config.with_(record_format="packed"), name)
+    top = helpers.top_level_metadata(helpers.find_stream(catalog, name))
+    top["tap-dynamodb.filter-expression"] = "v < :most"
+    top["tap-dynamodb.expression-values"] = {":most": {"N": "5"}}
+    first = run_tap(catalog=catalog, config=config.path)
+    assert sorted(r["id"] for r in first.records()) == ["a", "b"]
+    put(client, name, "a", v=2)  # stays inside the filter: an upsert
+    put(client, name, "b", v=9)  # leaves it: a delete of the row
+    put(client, name, "c", v=7)  # never inside it: nothing
+    export_double.advance_clock(40 * MINUTE)
+
+    second = run_tap(catalog=catalog, config=config.path, state=first.last_state)
+    (schema,) = second.schemas()
+    assert {"_sdc_item", "_sdc_deleted_at"} <= set(schema["schema"]["properties"])
+    records = by_id(second.records())
+    assert set(records) == {"a", "b"}
+    assert records["a"]["_sdc_item"] == {"id": "a", "v": 2} and "_sdc_deleted_at" not in records["a"]
+    assert records["b"]["_sdc_deleted_at"] and records["b"]["_sdc_item"] == {"id": "b", "v": 1}
