@@ -56,3 +56,21 @@ def test_settings_defaults():
     assert config.incremental_safety_margin_minutes == 15
     assert config.incremental_export_view == "NEW_AND_OLD_IMAGES"
     assert config.stream_gap_export_recovery is True
+
+
+def test_the_sync_report_keeps_a_line_for_every_window_read_in_the_run():
+    from tap_dynamodb.output.report import Report
+
+    report = Report(interval=1e9)
+    report.start("orders", "INCREMENTAL", "resumed from bookmark", 10)
+    for n, items in ((1, 3), (2, 5)):
+        report.export_started(
+            "orders", f"arn:aws:dynamodb:r:1:table/orders/export/0176463360000{n}-0000000{n}", "new", 1.0, 1
+        )
+        report.export_records("orders", items)
+        report.export_file("orders", 100 * n)
+        report.export_finished("orders")
+    report.finish("orders", 8)
+    lines = [line for line in report.summary_lines() if line.startswith("export of orders")]
+    assert [line.split(", ")[-1] for line in lines] == ["3 items", "5 items"]
+    assert "00000001" in lines[0] and "00000002" in lines[1]
