@@ -111,8 +111,7 @@ class ExportChangeDecoder:
     `old_images`: the export's view is NEW_AND_OLD_IMAGES (only the row filter's INSERT/MODIFY
     reading depends on it; deletes use whatever OldImage a line carries). `matches`: the
     stream's row filter (values/filters.py), applied to whole images before the projection;
-    `filtered_out` counts the lines it skips. `newest_micros` is the newest write time decoded
-    so far (the caller may bookmark it).
+    `filtered_out` counts the lines it skips.
     """
 
     def __init__(
@@ -127,7 +126,6 @@ class ExportChangeDecoder:
         self._old_images = old_images
         self._matches = matches
         self.filtered_out = 0
-        self.newest_micros: Optional[int] = None
 
     @property
     def schema(self) -> Schema:
@@ -135,9 +133,6 @@ class ExportChangeDecoder:
 
     def _change(self, line: ExportLine) -> Optional[tuple[WireImage, Optional[str]]]:
         """(wire-form item, deleted-at or None) of one line, None when the row filter skips it."""
-        micros = write_micros(line)
-        if self.newest_micros is None or micros > self.newest_micros:
-            self.newest_micros = micros
         new, old = line.get("NewImage"), line.get("OldImage")
         if self._matches is not None:
             kept = filter_change(as_stream_record(line, self._old_images), self._matches)
@@ -150,7 +145,7 @@ class ExportChangeDecoder:
             return self._project(new), None
         keys = _keys(line)
         item = {**self._project(old), **keys} if old else keys
-        return item, micros_iso(micros)
+        return item, micros_iso(write_micros(line))  # (an upsert's write time is not written: not parsed)
 
     def decode(self, lines: Iterable[ExportLine], numbers_checked: bool = False) -> Decoded:
         """The lines' records and whether the schema widened for them (write SCHEMA first when it did)."""
