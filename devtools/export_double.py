@@ -624,6 +624,8 @@ class ExportDouble:
                 return self._get_records(headers, body)
         except DoubleError as exc:
             return 400, [], orjson.dumps({"__type": exc.type, "message": exc.message})
+        except (ValueError, KeyError, TypeError) as exc:  # a malformed request (orjson's errors are ValueErrors)
+            return 400, [], orjson.dumps({"__type": VALIDATION, "message": f"{operation}: bad request: {exc!r}"})
         return self._forward(headers, body)
 
     # -- the journal ----------------------------------------------------------------
