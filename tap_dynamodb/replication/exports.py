@@ -32,7 +32,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ..aws import exports
 from ..aws.errors import describe_aws_error, error_code
-from ..catalog.plan import EXPORT, INCREMENTAL, SCAN, StreamPlan
+from ..catalog.plan import EXPORT, FULL_TABLE, INCREMENTAL, SCAN, StreamPlan
 from ..errors import TapError
 from ..output.report import NEW_EXPORT, RESUMED_EXPORT, REUSED_EXPORT
 from ..readers.export_files import FULL, ReadSpec, read_files, read_manifest, worker_config
@@ -65,11 +65,20 @@ def full_table_source(ctx: SyncContext, plan: StreamPlan) -> str:
     return ctx.config.full_table_source
 
 
-def check_exports(ctx: SyncContext, plans: list[StreamPlan], tables: dict[str, dict[str, Any]]) -> None:
+def check_exports(ctx: SyncContext, plans: list[StreamPlan]) -> None:
     """Refuse before any output what would stop an export read: no bucket, a bucket that does not
-    answer, a table without point-in-time recovery (only where a full read is due)."""
-    exporting = [plan for plan in plans if full_table_source(ctx, plan) == EXPORT]
-    if not exporting:
+    answer, a table without point-in-time recovery. Only streams with a full read due are looked at
+    (FULL_TABLE and INCREMENTAL, or LOG_BASED before its initial load is complete)."""
+    due = [
+        plan
+        for plan in plans
+        if full_table_source(ctx, plan) == EXPORT
+        and (
+            plan.method in (FULL_TABLE, INCREMENTAL)  # INCREMENTAL reads exports every run
+            or not ctx.state.bookmark(plan.stream_id).initial_full_table_complete
+        )
+    ]
+    if not due:
         return
     target = exports.ExportTarget.from_config(ctx.config)
     try:
@@ -86,13 +95,9 @@ def check_exports(ctx: SyncContext, plans: list[StreamPlan], tables: dict[str, d
         raise describe_aws_error(exc, f"checking export bucket {target.bucket}", ctx.config.s3_endpoint_url) from None
     except BotoCoreError as exc:
         raise describe_aws_error(exc, f"checking export bucket {target.bucket}", ctx.config.s3_endpoint_url) from None
-    checked: set[str] = set()
-    for plan in exporting:
-        bookmark = ctx.state.bookmark(plan.stream_id)
-        due = plan.method == "FULL_TABLE" or not bookmark.initial_full_table_complete
-        if due and plan.table_name not in checked:
-            exports.check_pitr(ctx.clients.dynamodb, plan.stream_id, plan.table_name, ctx.config.endpoint_url)
-            checked.add(plan.table_name)
+    for table_name in dict.fromkeys(plan.table_name for plan in due):
+        stream_id = next(plan.stream_id for plan in due if plan.table_name == table_name)
+        exports.check_pitr(ctx.clients.dynamodb, stream_id, table_name, ctx.config.endpoint_url)
 
 
 def _start_export(

@@ -64,7 +64,7 @@ def _describe_selected(ctx: SyncContext, plans: list[StreamPlan]) -> dict[str, d
             check_incremental(ctx, plan)  # an export bucket, point-in-time recovery on
     for plan in plans:
         check_filter(ctx, plan)  # a Limit-1 Scan: DynamoDB's verdict on the filter expression
-    check_exports(ctx, plans, tables)  # bucket, HeadBucket, point-in-time recovery
+    check_exports(ctx, plans)  # bucket, HeadBucket, point-in-time recovery
     return tables
 
 
