@@ -43,7 +43,7 @@ from ..catalog.plan import StreamPlan
 from ..errors import TapError
 from .bookmarks import ExportProgress, utc_moment, utc_text
 from .context import SyncContext
-from .incremental import export_windows
+from .incremental import SHORTEST_WINDOW, export_windows
 
 LOGGER = logging.getLogger("tap_dynamodb")
 
@@ -118,13 +118,14 @@ def start(ctx: SyncContext, plan: StreamPlan, reason: str, note_position: Callab
     if window is None or not window.enabled:
         what = "the endpoint has no point-in-time recovery" if window is None else "point-in-time recovery is off"
         return _not_by_export(plan, reason, f"{what} on table {plan.table_name}")
-    if not window.covers(since):
+    # An incremental export covers at least 15 minutes: a gap shorter than that is exported from earlier.
+    first = min(since, window.latest - SHORTEST_WINDOW) if window.latest else since
+    if not window.covers(first):
         reach = utc_text(window.earliest) if window.earliest else "nowhere"
-        return _not_by_export(
-            plan,
-            reason,
-            f"point-in-time recovery reaches back to {reach}, and the unread changes start at {utc_text(since)}",
-        )
+        needed = f"the unread changes start at {utc_text(since)}"
+        if first < since:
+            needed += f" and the shortest incremental export (15 minutes) reaches back to {utc_text(first)}"
+        return _not_by_export(plan, reason, f"point-in-time recovery reaches back to {reach}, {needed}")
     LOGGER.warning(
         "Stream %s: %s. Bridging the gap by incremental export from %s (point-in-time recovery reaches back to %s) "
         "instead of re-replicating the table",

@@ -219,3 +219,24 @@ def test_the_last_window_waits_for_the_restorable_time_to_pass_the_new_position(
     assert "Bridging the gap by incremental export" in caught_up.stderr
     assert "waiting for the restorable time" in caught_up.stderr
     assert "b" in by_id(caught_up.records())
+
+
+def test_a_stream_disabled_and_enabled_again_is_bridged_too(export_double, export_config, make_table, run_tap, ddb):
+    name = make_table(name_prefix="recover_arn", stream="NEW_IMAGE", items=[{"id": {"S": "a"}, "v": {"N": "1"}}])
+    export_double.enable_pitr(name)
+    client = double_client(export_double)
+    config, catalog = log_based_catalog(run_tap, export_config, name)
+    first = run_tap(catalog=catalog, config=config.path)
+
+    ddb.update_table(TableName=name, StreamSpecification={"StreamEnabled": False})
+    helpers.wait_table_active(ddb, name)
+    put(client, name, "a", v=2)  # while no stream recorded
+    ddb.update_table(TableName=name, StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"})
+    new_arn = helpers.wait_table_active(ddb, name)["LatestStreamArn"]
+    export_double.advance_clock(20 * 60)  # the shortest window fits before AWS's present
+
+    second = run_tap(catalog=catalog, config=config.path, state=first.last_state)
+    assert "stream changed" in second.stderr and "Bridging the gap by incremental export" in second.stderr
+    assert not second.of_type("ACTIVATE_VERSION")
+    assert [(r["id"], r["v"]) for r in second.records()] == [("a", 2)]
+    assert second.last_state["bookmarks"][name]["stream_arn"] == new_arn

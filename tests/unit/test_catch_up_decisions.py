@@ -65,6 +65,11 @@ def test_bridged_from_the_later_of_the_two_times_with_the_end_past_aws_clock(cap
         ({}, {}, "no time up to which changes were written"),
         (READ_UNTIL, {"enabled": False}, "point-in-time recovery is off"),
         (READ_UNTIL, {"earliest": NOW - dt.timedelta(hours=1)}, "reaches back to 2026-12-02T11:00:00"),
+        (  # a gap of 5 minutes, PITR 10 minutes old: the shortest export would start before it
+            {"stream_read_until": "2026-12-02T11:55:00.000000Z"},
+            {"earliest": NOW - dt.timedelta(minutes=10)},
+            "the shortest incremental export (15 minutes) reaches back to 2026-12-02T11:45:00",
+        ),
     ],
 )
 def test_not_bridged_says_why(caplog, bookmark, kwargs, why):
