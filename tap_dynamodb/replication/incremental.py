@@ -135,9 +135,11 @@ def export_window(
             endpoint,
         )
     except exports.ExportFailed:
-        # Nothing of it was read: forget the export and the window, so the next run asks anew
-        # (INCREMENTAL: a window to a later end, so another ClientToken).
-        bookmark.export, bookmark.windows.window_to = ExportProgress(), None
+        # Nothing of it was read: forget the export and the window, so the next run asks anew for a
+        # window to a later end, so with another ClientToken (AWS would answer the same token with
+        # the same FAILED export). A catch-up's end is fixed again too (replication/catch_up.py):
+        # any moment after its noted stream position will do.
+        bookmark.export, bookmark.windows.window_to, bookmark.windows.catch_up_until = ExportProgress(), None, None
         ctx.save_state()
         raise
     count = write_export(ctx, plan, description, progress, LINE_KIND, bookmark.version, end, origin, waited)

@@ -240,3 +240,27 @@ def test_a_stream_disabled_and_enabled_again_is_bridged_too(export_double, expor
     assert not second.of_type("ACTIVATE_VERSION")
     assert [(r["id"], r["v"]) for r in second.records()] == [("a", 2)]
     assert second.last_state["bookmarks"][name]["stream_arn"] == new_arn
+
+
+def test_a_failed_catch_up_export_is_asked_anew_with_a_later_end(export_double, export_config, make_table, run_tap):
+    name = make_table(name_prefix="recover_failed", stream="NEW_IMAGE", items=[{"id": {"S": "a"}, "v": {"N": "1"}}])
+    export_double.enable_pitr(name)
+    client = double_client(export_double)
+    config, catalog = log_based_catalog(run_tap, export_config, name)
+    first = run_tap(catalog=catalog, config=config.path)
+    put(client, name, "b", v=1)
+    second = run_tap(catalog=catalog, config=config.path, state=first.last_state)
+    put(client, name, "c", v=1)
+    export_double.advance_clock(2 * HOUR)
+    export_double.age_out_streams()
+    export_double.fail_next_export("S3AccessDenied", "no access")
+
+    failed = run_tap(catalog=catalog, config=config.path, state=second.last_state, check=False)
+    assert failed.returncode != 0 and "S3AccessDenied" in failed.stderr
+    bookmark = failed.last_state["bookmarks"][name]
+    assert "exported_until" in bookmark and "catch_up_until" not in bookmark and "export" not in bookmark
+
+    export_double.advance_clock(5)
+    again = run_tap(catalog=catalog, config=config.path, state=failed.last_state)
+    assert "c" in by_id(again.records())
+    assert len({p["ClientToken"] for p in incremental_requests(export_double)}) == 2
