@@ -114,6 +114,7 @@ class Setting:
     minimum: float = 0
     zero_means_default: bool = False  # Stitch's request_timeout: 0 or "" means the default
     choices: tuple[str, ...] = ()  # for a string: the values it may take (Meltano's `options`)
+    maximum: Optional[float] = None  # for a number: the largest value it may take
 
     def parse(self, value: Any) -> Any:
         """The checked value of this key (its default when unset); TapError naming the key."""
@@ -125,6 +126,8 @@ class Setting:
             number = _as_number(
                 self.name, value, self.default, self.minimum, self.kind == "integer", self.zero_means_default
             )
+            if self.maximum is not None and number is not None and number > self.maximum:
+                raise TapError(f"config key {self.name} must be at most {self.maximum:g}, got {value!r}")
             return float(number) if self.kind == "decimal" and number is not None else number
         if self.kind == "array":
             return _as_str_list(self.name, value)
@@ -300,8 +303,9 @@ SETTINGS: tuple[Setting, ...] = (
         "string",
         "On stream gap",
         "LOG_BASED: what to do when changes were lost (the DynamoDB stream aged out past the bookmark, or was "
-        "replaced): resync (reset the bookmarks and replicate the whole table again, as Stitch does) or fail "
-        "(stop with an error and keep the bookmarks).",
+        "replaced, and no export could bridge it); INCREMENTAL: when point-in-time recovery no longer reaches "
+        "back to the bookmark: resync (reset the bookmarks and replicate the whole table again, as Stitch does) "
+        "or fail (stop with an error and keep the bookmarks).",
         "resync",
         choices=("resync", "fail"),
     ),
@@ -415,6 +419,42 @@ SETTINGS: tuple[Setting, ...] = (
         2,
         minimum=1,
     ),
+    Setting(
+        "incremental_window_hours",
+        "decimal",
+        "Incremental export window (hours)",
+        "INCREMENTAL (and the export catch-ups of LOG_BASED): the longest window one incremental export covers, "
+        "0.25 to 24 (AWS's limits); a longer span is read as several windows in order.",
+        24.0,
+        minimum=0.25,
+        maximum=24,
+    ),
+    Setting(
+        "incremental_safety_margin_minutes",
+        "decimal",
+        "Incremental safety margin (minutes)",
+        "INCREMENTAL: each run exports the changes up to this long before AWS's present (the table's "
+        "LatestRestorableDateTime), leaving the newest minutes to the next run.",
+        15.0,
+    ),
+    Setting(
+        "incremental_export_view",
+        "string",
+        "Incremental export view",
+        "What incremental exports carry: NEW_AND_OLD_IMAGES (a delete keeps the row's last values beside "
+        "_sdc_deleted_at) or NEW_IMAGE (deletes carry the keys only; smaller exports).",
+        "NEW_AND_OLD_IMAGES",
+        choices=("NEW_AND_OLD_IMAGES", "NEW_IMAGE"),
+    ),
+    Setting(
+        "stream_gap_export_recovery",
+        "boolean",
+        "Recover stream gaps by export",
+        "LOG_BASED with export_s3_bucket set: when the DynamoDB stream aged out past the bookmark and the "
+        "table's point-in-time recovery reaches back to the last change read, catch up with incremental "
+        "exports instead of re-replicating the table (on_stream_gap applies otherwise).",
+        True,
+    ),
 )
 
 BY_NAME: Mapping[str, Setting] = {setting.name: setting for setting in SETTINGS}
@@ -465,6 +505,10 @@ class Config:
     export_reuse_max_age_minutes: float
     export_format: str
     export_workers: int
+    incremental_window_hours: float
+    incremental_safety_margin_minutes: float
+    incremental_export_view: str
+    stream_gap_export_recovery: bool
 
     def secrets(self) -> list[str]:
         """Every configured value that must never be printed."""

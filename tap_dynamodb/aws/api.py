@@ -107,6 +107,17 @@ class DynamoDB:
         description: dict[str, Any] = answer["ContinuousBackupsDescription"]
         return description
 
+    def aws_clock(self, table_name: str) -> tuple[dict[str, Any], Optional[str]]:
+        """DescribeContinuousBackups' description and the answer's HTTP Date header: AWS's clock, to the second.
+
+        LatestRestorableDateTime trails AWS's present by minutes; a catch-up by export must reach
+        a moment the tap has just passed (aws/pitr.py), which only the server's own clock tells.
+        """
+        answer: dict[str, Any] = self._client.describe_continuous_backups(TableName=table_name)
+        headers = (answer.get("ResponseMetadata") or {}).get("HTTPHeaders") or {}
+        date = headers.get("date")
+        return answer["ContinuousBackupsDescription"], date if isinstance(date, str) else None
+
     def export_table_to_point_in_time(self, params: dict[str, Any]) -> dict[str, Any]:
         """ExportTableToPointInTime's `ExportDescription`."""
         description: dict[str, Any] = self._client.export_table_to_point_in_time(**params)["ExportDescription"]

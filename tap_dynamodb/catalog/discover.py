@@ -1,7 +1,8 @@
 """Discovery: ListTables (paginated) and DescribeTable → a Singer catalog.
 
 One stream per table, with its key properties, item count, the replication methods the
-table can use (LOG_BASED only with a NEW_IMAGE or NEW_AND_OLD_IMAGES stream) and a schema
+table can use (LOG_BASED only with a NEW_IMAGE or NEW_AND_OLD_IMAGES stream, INCREMENTAL only
+with point-in-time recovery on, whose window the metadata reports: aws/pitr.py) and a schema
 inferred from a sample (values/schema.py, sampling.py). Each global or local secondary index becomes a "view"
 stream of its own, `<table>:<index>` (":" cannot occur in DynamoDB names, so the id is
 unambiguous, and Meltano's `select` patterns, which split at the first ".", still reach
@@ -17,9 +18,12 @@ import logging
 from collections.abc import Iterable
 from typing import Any, Optional
 
+from botocore.exceptions import ClientError
+
 from ..aws import Clients
 from ..aws.api import DynamoDB, TableAccessDenied, TableNotFound
-from ..aws.errors import aws_errors
+from ..aws.errors import AUTH_ERRORS, aws_errors, error_code
+from ..aws.pitr import PitrWindow, read_window
 from ..settings import Config
 from ..values import schema as schema_mod
 from ..values.schema import Schema
@@ -73,8 +77,52 @@ def key_names(key_schema: list[dict[str, str]]) -> list[str]:
     return [k["AttributeName"] for k in ordered]
 
 
-def valid_methods(table: dict[str, Any]) -> list[str]:
-    return ["FULL_TABLE", "LOG_BASED"] if stream_view_type(table) in NEW_IMAGE_VIEWS else ["FULL_TABLE"]
+def valid_methods(table: dict[str, Any], pitr: Optional[PitrWindow] = None) -> list[str]:
+    """FULL_TABLE always; LOG_BASED with a stream that carries new images; INCREMENTAL with PITR on."""
+    methods = ["FULL_TABLE"]
+    if stream_view_type(table) in NEW_IMAGE_VIEWS:
+        methods.append("LOG_BASED")
+    if pitr is not None and pitr.enabled:
+        methods.append("INCREMENTAL")
+    return methods
+
+
+_GONE = ("TableNotFoundException", "ResourceNotFoundException")
+
+
+class PitrReader:
+    """Reads each table's PITR window for discovery, and never lets it fail discovery.
+
+    An endpoint without the operation (DynamoDB Local) is asked once: after its first
+    UnknownOperationException no table is asked again. Credentials that may not call it get
+    one warning per table naming the permission; the table is then offered no INCREMENTAL.
+    """
+
+    def __init__(self, api: DynamoDB):
+        self._api = api
+        self._unsupported = False
+
+    def window(self, table_name: str) -> Optional[PitrWindow]:
+        if self._unsupported:
+            return None
+        try:
+            window = read_window(self._api, table_name)
+        except ClientError as exc:
+            if error_code(exc) in _GONE:
+                return None  # deleted during discovery: its sampling says so
+            if error_code(exc) not in AUTH_ERRORS:
+                raise
+            LOGGER.warning(
+                "Table %s: the credentials may not call DescribeContinuousBackups (%s), so INCREMENTAL is not "
+                "offered; grant dynamodb:DescribeContinuousBackups to use exports",
+                table_name,
+                error_code(exc),
+            )
+            return None
+        if window is None:
+            self._unsupported = True
+            LOGGER.info("The endpoint has no DescribeContinuousBackups (DynamoDB Local?): no table offers INCREMENTAL")
+        return window
 
 
 def field_metadata(schema: Schema, keys: list[str]) -> list[dict[str, Any]]:
@@ -88,21 +136,25 @@ def field_metadata(schema: Schema, keys: list[str]) -> list[dict[str, Any]]:
     return out
 
 
-def table_entry(table: dict[str, Any], sample: Optional[list[dict[str, Any]]] = None) -> Entry:
-    """The catalog entry of one table."""
+def table_entry(
+    table: dict[str, Any], sample: Optional[list[dict[str, Any]]] = None, pitr: Optional[PitrWindow] = None
+) -> Entry:
+    """The catalog entry of one table (`pitr`: its PITR window, None when unknown)."""
     name = table["TableName"]
     keys = key_names(table["KeySchema"])
     schema = schema_mod.table_schema(table, sample or [])
     top = {
         "table-key-properties": keys,
         "row-count": table.get("ItemCount", 0),
-        "tap-dynamodb.valid-replication-methods": valid_methods(table),
+        "tap-dynamodb.valid-replication-methods": valid_methods(table, pitr),
         "selected-by-default": False,
     }
     view = stream_view_type(table)
     if view:
         top["tap-dynamodb.stream-view-type"] = view
         top["tap-dynamodb.stream-arn"] = table["LatestStreamArn"]
+    if pitr is not None:
+        top.update(pitr.metadata())
     return {
         "tap_stream_id": name,
         "stream": name,
@@ -176,10 +228,12 @@ def index_entry(
     }
 
 
-def table_entries(api: DynamoDB, table: dict[str, Any], sample_size: int) -> list[Entry]:
+def table_entries(
+    api: DynamoDB, table: dict[str, Any], sample_size: int, pitr: Optional[PitrWindow] = None
+) -> list[Entry]:
     """The entries of a table and of each of its secondary indexes."""
     sample = sample_items(api, table, sample_size)
-    entries = [table_entry(table, sample)]
+    entries = [table_entry(table, sample, pitr)]
     for kind, index in secondary_indexes(table):
         needs_sample = (index.get("Projection") or {}).get("ProjectionType") != "KEYS_ONLY"
         index_sample = sample_items(api, table, sample_size, index["IndexName"]) if needs_sample else []
@@ -206,19 +260,22 @@ def discover(config: Config, clients: Clients) -> dict[str, list[Entry]]:
         for name in missing:
             LOGGER.warning("Table %s (config key tables) does not exist or is excluded", name)
     streams: list[Entry] = []
+    pitr_reader = PitrReader(api)
     for name in names:
         with aws_errors(f"describing table {name}", config.endpoint_url):
             table = describe_table(api, name)
         if table is None:
             continue
+        with aws_errors(f"reading the point-in-time recovery status of table {name}", config.endpoint_url):
+            pitr = pitr_reader.window(name)
         with aws_errors(f"sampling table {name}", config.endpoint_url):
-            entries = table_entries(api, table, config.infer_schema_sample_size)
+            entries = table_entries(api, table, config.infer_schema_sample_size, pitr)
         streams.extend(entries)
         LOGGER.info(
             "Discovered table %s (%s items, methods %s, %d secondary index%s)",
             name,
             table.get("ItemCount", 0),
-            ", ".join(valid_methods(table)),
+            ", ".join(valid_methods(table, pitr)),
             len(entries) - 1,
             "" if len(entries) == 2 else "es",
         )

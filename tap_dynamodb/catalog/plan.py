@@ -27,7 +27,8 @@ LOGGER = logging.getLogger("tap_dynamodb")
 
 FULL_TABLE = "FULL_TABLE"
 LOG_BASED = "LOG_BASED"
-METHODS = (FULL_TABLE, LOG_BASED)
+INCREMENTAL = "INCREMENTAL"  # through incremental exports (replication/incremental.py)
+METHODS = (FULL_TABLE, LOG_BASED, INCREMENTAL)
 
 
 Breadcrumb = tuple[str, ...]
@@ -129,7 +130,7 @@ def _method(entry: dict[str, Any], top: dict[str, Any], default: str) -> str:
     if method not in METHODS:
         raise TapError(
             f"stream {entry['tap_stream_id']}: replication-method {method!r} is not supported; "
-            f"use FULL_TABLE or LOG_BASED"
+            f"use FULL_TABLE, LOG_BASED or INCREMENTAL"
         )
     return method
 

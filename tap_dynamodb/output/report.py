@@ -38,7 +38,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from .. import metrics
@@ -64,7 +64,7 @@ def start_origin(bookmark: Bookmark, method: str, was_reset: bool) -> str:
         return FIRST_RUN
     if bookmark.scan.in_progress:
         return RESUMED
-    if method == "LOG_BASED" and bookmark.initial_full_table_complete:
+    if method in ("LOG_BASED", "INCREMENTAL") and bookmark.initial_full_table_complete:
         return RESUMED
     return NEW_VERSION if bookmark.initial_full_table_complete else FIRST_RUN
 
@@ -152,6 +152,7 @@ class StreamReport:
     lag: Optional[float] = None  # seconds, set by Report.lag(): age of the newest change as reading ended
     margin: Optional[float] = None  # seconds of the 24-hour retention left at the start (Report.lag())
     export: Optional[ExportReport] = None  # when a full read came from a DynamoDB export
+    earlier_exports: list[ExportReport] = field(default_factory=list)  # INCREMENTAL's windows before `export`
 
     def __post_init__(self) -> None:
         self.last_point = self.phase_started = self.started
@@ -288,6 +289,8 @@ class Report:
     def export_started(self, stream: str, export_arn: str, origin: str, wait_seconds: float, files: int) -> None:
         """A full read from an export begins (after waiting `wait_seconds` for it)."""
         entry = self._entry(stream)
+        if entry.export is not None:  # another export in the same run (INCREMENTAL's windows): each keeps its line
+            entry.earlier_exports.append(entry.export)
         entry.export = ExportReport(export_arn, origin, wait_seconds, files)
         metrics.export_wait(stream, export_arn, origin, wait_seconds)
 
@@ -372,7 +375,11 @@ class Report:
             )
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
         lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1] for row in rows]
-        lines.extend(e.export.line(e.stream) for e in self.streams.values() if e.export is not None)
+        lines.extend(
+            export.line(e.stream)
+            for e in self.streams.values()
+            for export in (*e.earlier_exports, *([e.export] if e.export is not None else []))
+        )
         return lines
 
     def log_summary(self) -> None:

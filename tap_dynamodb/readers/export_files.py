@@ -54,9 +54,10 @@ import orjson
 from ..catalog.plan import StreamPlan
 from ..errors import TapError
 from ..output.writer import record_lines
-from ..replication.records import item_decoder
+from ..replication.records import export_change_decoder, item_decoder
 from ..settings import SECRET_KEYS, Config
 from ..values.decoder import Decoded, ItemDecoder
+from ..values.export_changes import LINE_KIND as INCREMENTAL_LINES
 from ..values.numbers import numbers_are_json
 from ..values.schema import Schema
 
@@ -180,7 +181,7 @@ class FullLines:
 LineKind = Callable[[Config, StreamPlan], ItemDecoder]
 """A line kind: (config, plan) → a decoder whose `decode` takes parsed export lines."""
 
-LINE_KINDS: dict[str, LineKind] = {FULL: FullLines}
+LINE_KINDS: dict[str, LineKind] = {FULL: FullLines, INCREMENTAL_LINES: export_change_decoder}
 
 
 # --------------------------------------------------------------------------

@@ -48,6 +48,12 @@ EXPORT_ARN = "export_arn"
 EXPORT_TIME = "export_time"
 EXPORT_FILES_DONE = "files_done"
 EXPORT_FILE_LINES = "file_lines"
+# Incremental exports (ExportWindows): INCREMENTAL's windows and LOG_BASED's catch-ups
+EXPORTED_UNTIL = "exported_until"
+EXPORT_WINDOW_TO = "export_window_to"
+CATCH_UP_UNTIL = "catch_up_until"
+STREAM_READ_UNTIL = "stream_read_until"
+_WINDOW_KEYS = (EXPORTED_UNTIL, EXPORT_WINDOW_TO, CATCH_UP_UNTIL, STREAM_READ_UNTIL)
 _KNOWN = (
     EXPORT,
     LAST_EXPORT_TIME,
@@ -62,6 +68,7 @@ _KNOWN = (
     STREAM_ARN,
     SHARD_POSITIONS,
     FINISHED_SHARDS,
+    *_WINDOW_KEYS,
 )
 
 
@@ -218,6 +225,16 @@ def _export_time(value: Any, name: str) -> Optional[str]:
     return str(value)
 
 
+def utc_text(moment: dt.datetime) -> str:
+    """A moment as the time bookmarks keep it (UTC, microseconds, Z; timestamps.iso_utc's format)."""
+    return moment.astimezone(dt.timezone.utc).strftime(_EXPORT_TIME_FORMAT)
+
+
+def utc_moment(text: str) -> dt.datetime:
+    """A time bookmark's text as an aware UTC datetime."""
+    return dt.datetime.strptime(text, _EXPORT_TIME_FORMAT).replace(tzinfo=dt.timezone.utc)
+
+
 @dataclass
 class ExportProgress:
     """How far a full read from a DynamoDB export has come (full_table_source export).
@@ -297,6 +314,44 @@ class ExportProgress:
 
 
 @dataclass
+class ExportWindows:
+    """How far incremental exports have brought a stream (replication/incremental.py, catch_up.py).
+
+    Times are AWS's (from DescribeContinuousBackups), as UTC text.
+    - `exported_until`: every change before it has been written (INCREMENTAL: the end of the last
+      window read; LOG_BASED: how far a catch-up has come).
+    - `window_to`: the end of the window being read, fixed before its export is requested, so a
+      resumed run asks for the same window (the same ClientToken: no second export).
+    - `catch_up_until`: LOG_BASED, while a catch-up runs: the time of the stream position noted
+      anew; the stream is read from that position once exports reach this time.
+    - `stream_read_until`: LOG_BASED: every change before it has been written (read at the start of
+      the last complete read of the stream, or the initial load's); where a catch-up starts.
+    """
+
+    exported_until: Optional[str] = None
+    window_to: Optional[str] = None
+    catch_up_until: Optional[str] = None
+    stream_read_until: Optional[str] = None
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> ExportWindows:
+        windows = cls(*(_export_time(raw.get(key), key) for key in _WINDOW_KEYS))
+        if windows.window_to is not None and windows.exported_until is None:
+            raise BadBookmark(f"state bookmark {EXPORT_WINDOW_TO} needs {EXPORTED_UNTIL}, where its window starts")
+        if windows.catch_up_until is not None and windows.exported_until is None:
+            raise BadBookmark(f"state bookmark {CATCH_UP_UNTIL} needs {EXPORTED_UNTIL}, where the catch-up stands")
+        return windows
+
+    def to_dict(self) -> JsonDict:
+        return _present(
+            (EXPORTED_UNTIL, self.exported_until),
+            (EXPORT_WINDOW_TO, self.window_to),
+            (CATCH_UP_UNTIL, self.catch_up_until),
+            (STREAM_READ_UNTIL, self.stream_read_until),
+        )
+
+
+@dataclass
 class Bookmark:
     """Everything the state says about one stream."""
 
@@ -309,6 +364,7 @@ class Bookmark:
     export: ExportProgress = field(default_factory=ExportProgress)
     # The ExportTime of the last export read completely (LOG_BASED: where a bridge by incremental export starts).
     last_export_time: Optional[str] = None
+    windows: ExportWindows = field(default_factory=ExportWindows)
     extra: JsonDict = field(default_factory=dict)  # keys this tap does not know, kept as they came
 
     def is_empty(self) -> bool:
@@ -338,6 +394,7 @@ class Bookmark:
             shards=ShardBookmarks.from_dict(raw),
             export=ExportProgress.from_dict(raw.get(EXPORT)),
             last_export_time=_export_time(raw.get(LAST_EXPORT_TIME), LAST_EXPORT_TIME),
+            windows=ExportWindows.from_dict(raw),
             extra={k: copy.deepcopy(v) for k, v in raw.items() if k not in _KNOWN},
         )
 
@@ -355,6 +412,7 @@ class Bookmark:
         )
         out.update(self.scan.to_dict())
         out.update(self.shards.to_dict())
+        out.update(self.windows.to_dict())
         return out
 
 

@@ -32,7 +32,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ..aws import exports
 from ..aws.errors import describe_aws_error, error_code
-from ..catalog.plan import EXPORT, FULL_TABLE, SCAN, StreamPlan
+from ..catalog.plan import EXPORT, FULL_TABLE, INCREMENTAL, SCAN, StreamPlan
 from ..errors import TapError
 from ..output.report import NEW_EXPORT, RESUMED_EXPORT, REUSED_EXPORT
 from ..readers.export_files import FULL, ReadSpec, read_files, read_manifest, worker_config
@@ -51,6 +51,8 @@ def full_table_source(ctx: SyncContext, plan: StreamPlan) -> str:
     """scan or export: the stream's metadata, else the config's (index views always scan)."""
     if plan.full_table_source is not None:
         return plan.full_table_source
+    if plan.method == INCREMENTAL:  # its changes come from exports anyway: so does its first full read
+        return EXPORT
     if ctx.config.full_table_source == EXPORT and plan.index_name:
         if plan.stream_id not in _logged_views:
             _logged_views.add(plan.stream_id)
@@ -66,12 +68,15 @@ def full_table_source(ctx: SyncContext, plan: StreamPlan) -> str:
 def check_exports(ctx: SyncContext, plans: list[StreamPlan]) -> None:
     """Refuse before any output what would stop an export read: no bucket, a bucket that does not
     answer, a table without point-in-time recovery. Only streams with a full read due are looked at
-    (FULL_TABLE, or LOG_BASED before its initial load is complete)."""
+    (FULL_TABLE and INCREMENTAL, or LOG_BASED before its initial load is complete)."""
     due = [
         plan
         for plan in plans
         if full_table_source(ctx, plan) == EXPORT
-        and (plan.method == FULL_TABLE or not ctx.state.bookmark(plan.stream_id).initial_full_table_complete)
+        and (
+            plan.method in (FULL_TABLE, INCREMENTAL)  # INCREMENTAL reads exports every run
+            or not ctx.state.bookmark(plan.stream_id).initial_full_table_complete
+        )
     ]
     if not due:
         return

@@ -41,6 +41,7 @@ from ..errors import TapError
 from ..output.report import change_time
 from ..readers.shards import Shard, StreamAgedOut, check_bookmarks, list_shards, walk
 from ..values.changes import ChangeDecoder
+from . import catch_up
 from .context import SyncContext
 from .exports import full_table_source
 from .full_table import sync_full_table
@@ -194,9 +195,11 @@ def _read_pass(ctx: SyncContext, plan: StreamPlan, stream_arn: str, started: flo
 def _replicate(ctx: SyncContext, plan: StreamPlan, table: dict[str, Any], stream_arn: str) -> None:
     started = time.time()
     bookmark = ctx.state.bookmark(plan.stream_id)
+    restorable = catch_up.restorable_now(ctx, plan)  # every change before it is written once this run is done
     if not bookmark.initial_full_table_complete:
         newest: Optional[float] = None
         if bookmark.shards.stream_arn is None:
+            catch_up.stream_read(ctx, plan, restorable)  # changes before it are in the initial load
             newest = _note_position(ctx, plan, stream_arn)
         # From an export: a new one, taken at AWS's time once it has passed the noted position (the
         # newest change noted, else now). (Helper seam: a noted position that has aged out by the end of
@@ -205,33 +208,45 @@ def _replicate(ctx: SyncContext, plan: StreamPlan, table: dict[str, Any], stream
             sync_full_table(ctx, plan, table, fresh_after=newest if newest is not None else 0.0)
         else:
             sync_full_table(ctx, plan, table)
+    elif catch_up.in_progress(ctx, plan):  # a gap being bridged by export (replication/catch_up.py)
+        catch_up.finish(ctx, plan, table)
     # A Stitch state has no stream_arn: its bookmarks belong to the table's present DynamoDB stream.
     bookmark.shards.stream_arn = stream_arn
     ctx.report.changes_started(plan.name)
     for _ in range(MAX_PASSES):
         if not _read_pass(ctx, plan, stream_arn, started):
+            catch_up.stream_read(ctx, plan, restorable)  # every shard read up to now: no change before it unread
             break
 
 
 def _replicate_or_reset(ctx: SyncContext, plan: StreamPlan, table: dict[str, Any], stream_arn: str) -> None:
     bookmarked_arn = ctx.state.bookmark(plan.stream_id).shards.stream_arn
     if bookmarked_arn and bookmarked_arn != stream_arn:
-        _gap(
+        _bridge_or_gap(
             ctx,
             plan,
+            stream_arn,
             f"the table's stream changed from {bookmarked_arn} to {stream_arn} (the stream was "
-            "disabled and enabled again), so changes in between are unknown",
+            "disabled and enabled again), so changes in between are not in it",
         )
     try:
         _replicate(ctx, plan, table, stream_arn)
     except StreamAgedOut as exc:
-        _gap(ctx, plan, f"the stream has aged out: {exc}")
+        _bridge_or_gap(ctx, plan, stream_arn, f"the stream has aged out: {exc}")
         try:
             _replicate(ctx, plan, table, stream_arn)
         except StreamAgedOut as again:
             raise TapError(
-                f"stream {plan.stream_id}: the stream aged out again right after a reset ({again}); run the sync again"
+                f"stream {plan.stream_id}: the stream aged out again right after a reset or a catch-up ({again}); "
+                "run the sync again"
             ) from None
+
+
+def _bridge_or_gap(ctx: SyncContext, plan: StreamPlan, stream_arn: str, reason: str) -> None:
+    """Bridge the gap by incremental export where point-in-time recovery covers it (replication/catch_up.py,
+    which logs the path taken), else re-replicate or fail by on_stream_gap."""
+    if not catch_up.start(ctx, plan, reason, lambda: _note_position(ctx, plan, stream_arn)):
+        _gap(ctx, plan, reason)
 
 
 def sync_log_based(ctx: SyncContext, plan: StreamPlan, table: dict[str, Any]) -> int:

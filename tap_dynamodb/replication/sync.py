@@ -4,7 +4,7 @@ Before any output, every selected stream's bookmark is checked and every selecte
 described (and, for streams read from exports, the bucket and point-in-time recovery checked), so that a bad bookmark or a table that is gone or unreadable fails the run at once
 with its name. A stream whose replication method changed since the last run is reset
 (table-level reset) and replicated from scratch. SCHEMA, STATE and the report are written
-here; the methods (full_table, log_based) write records and bookmarks.
+here; the methods (full_table, log_based, incremental) write records and bookmarks.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ..aws.api import TableAccessDenied, TableNotFound
 from ..aws.errors import describe_aws_error
-from ..catalog.plan import FULL_TABLE, LOG_BASED, StreamPlan, selected_streams
+from ..catalog.plan import FULL_TABLE, INCREMENTAL, LOG_BASED, StreamPlan, selected_streams
 from ..errors import TapError
 from ..output.report import item_count, start_origin
 from ..timestamps import utc_now_iso
@@ -26,8 +26,9 @@ from ..values.changes import with_deleted_at
 from .context import SyncContext
 from .exports import check_exports
 from .full_table import check_filter, sync_full_table
+from .incremental import check_incremental, sync_incremental
 from .log_based import check_table, sync_log_based
-from .records import first_schema
+from .records import CHANGE_METHODS, first_schema
 
 LOGGER = logging.getLogger("tap_dynamodb")
 
@@ -59,6 +60,8 @@ def _describe_selected(ctx: SyncContext, plans: list[StreamPlan]) -> dict[str, d
     for plan in plans:
         if plan.method == LOG_BASED:
             check_table(plan, tables[plan.table_name])  # refuse before any output
+        if plan.method == INCREMENTAL:
+            check_incremental(ctx, plan)  # an export bucket, point-in-time recovery on
     for plan in plans:
         check_filter(ctx, plan)  # a Limit-1 Scan: DynamoDB's verdict on the filter expression
     check_exports(ctx, plans)  # bucket, HeadBucket, point-in-time recovery
@@ -102,6 +105,8 @@ def sync_stream(ctx: SyncContext, plan: StreamPlan, table: dict[str, Any]) -> in
         return sync_full_table(ctx, plan, table)
     if plan.method == LOG_BASED:
         return sync_log_based(ctx, plan, table)
+    if plan.method == INCREMENTAL:
+        return sync_incremental(ctx, plan, table)
     raise TapError(f"stream {plan.stream_id}: unknown replication method {plan.method}")
 
 
@@ -141,7 +146,7 @@ def _sync_one(ctx: SyncContext, plan: StreamPlan, table: dict[str, Any]) -> None
     _log_last_success(plan, bookmark.last_success())
     ctx.report.start(plan.name, plan.method, origin, item_count(table, plan.index_name))
     ctx.save_state()
-    if plan.method == LOG_BASED:
+    if plan.method in CHANGE_METHODS:
         plan.schema = with_deleted_at(plan.schema)  # deletes carry _sdc_deleted_at; widening keeps it
     ctx.writer.schema(plan.name, first_schema(ctx.config, plan), plan.key_properties)
     count = sync_stream(ctx, plan, table)

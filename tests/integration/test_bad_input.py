@@ -234,8 +234,8 @@ CASES = [
     ),
     parsing(
         "catalog-unknown-method",
-        ("{table}", "INCREMENTAL", "FULL_TABLE or LOG_BASED"),
-        catalog=lambda table: selected_catalog(table, "INCREMENTAL"),
+        ("{table}", "KEY_BASED", "FULL_TABLE, LOG_BASED or INCREMENTAL"),
+        catalog=lambda table: selected_catalog(table, "KEY_BASED"),
     ),
     Case(
         "catalog-stream-missing-from-account",
@@ -245,6 +245,17 @@ CASES = [
     ),
     Case("catalog-from-another-tool", ("orders", "does not exist", "--discover"), catalog=postgres_catalog, table=None),
     Case("catalog-log-based-without-stream", ("LOG_BASED needs DynamoDB Streams", "FULL_TABLE"), catalog=log_based),
+    Case(
+        "catalog-incremental-without-a-bucket",
+        ("export_s3_bucket is missing",),
+        catalog=lambda table: selected_catalog(table, "INCREMENTAL"),
+    ),
+    Case(
+        "catalog-incremental-without-exports",  # DynamoDB Local has no exports
+        ("{table}", "INCREMENTAL", "does not offer", "FULL_TABLE or LOG_BASED"),
+        catalog=lambda table: selected_catalog(table, "INCREMENTAL"),
+        config={"export_s3_bucket": "a-bucket"},
+    ),
     # states
     parsing("state-malformed", ("state file", "{state}", "not valid JSON"), state="{'bookmarks': {}}"),
     parsing("state-a-list", ("state must be a JSON object",), state="[]"),

@@ -59,6 +59,7 @@ def test_catalog_entry_keys_counts_types_and_methods(ddb, make_table, run_tap, t
     assert plain_top["row-count"] == 3
     assert plain_top["tap-dynamodb.valid-replication-methods"] == ["FULL_TABLE"]
     assert "tap-dynamodb.stream-arn" not in plain_top
+    assert "tap-dynamodb.pitr-status" not in plain_top  # DynamoDB Local has no PITR: no INCREMENTAL, no error
     assert "string" in _types(helpers.find_stream(catalog, plain)["schema"]["properties"]["id"])
 
     for view, name in views.items():

@@ -104,6 +104,10 @@ def test_bad_shapes_are_tap_errors_naming_the_problem(raw, words):
         ({"shard_seq_numbers": {"s": 17}}, "shard_seq_numbers"),
         ({"finished_shards": 5}, "finished_shards must be a list of shard ids"),
         ({"stream_arn": 5}, "stream_arn"),
+        ({"exported_until": "yesterday"}, "exported_until 'yesterday' is not a UTC time"),
+        ({"export_window_to": "2026-12-01T10:00:00.000000Z"}, "export_window_to needs exported_until"),
+        ({"catch_up_until": "2026-12-01T10:00:00.000000Z"}, "catch_up_until needs exported_until"),
+        ({"stream_read_until": 17}, "stream_read_until 17"),
     ],
 )
 def test_a_malformed_field_is_found_when_the_bookmark_is_read_and_names_it(bookmark, words):
@@ -151,3 +155,21 @@ def test_is_empty_ignores_only_the_method():
     assert not Bookmark.from_dict({"success_timestamp": "2026-01-01T00:00:00Z"}).is_empty()
     assert not Bookmark.from_dict({"something": 1}).is_empty()
     assert Bookmark.from_dict({"success_timestamp": "not a time"}).last_success() is None
+
+
+def test_export_windows_round_trip_and_stay_apart_from_other_keys():
+    raw = {
+        "version": 3,
+        "exported_until": "2026-12-01T10:00:00.000000Z",
+        "export_window_to": "2026-12-02T10:00:00.000000Z",
+        "catch_up_until": "2026-12-02T11:00:00.000000Z",
+        "stream_read_until": "2026-11-30T10:00:00.000000Z",
+        "someone_elses": 1,
+    }
+    bookmark = State.load({"bookmarks": {"t": raw}}).bookmark("t")
+    assert bookmark.windows.exported_until == "2026-12-01T10:00:00.000000Z"
+    assert bookmark.windows.catch_up_until == "2026-12-02T11:00:00.000000Z"
+    assert bookmark.extra == {"someone_elses": 1}
+    assert bookmark.to_dict() == raw
+    bookmark.windows.window_to = bookmark.windows.catch_up_until = None
+    assert "export_window_to" not in bookmark.to_dict() and "catch_up_until" not in bookmark.to_dict()

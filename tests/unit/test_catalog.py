@@ -108,8 +108,8 @@ def test_missing_replication_method_defaults_to_full_table():
 
 
 def test_unknown_replication_method_is_a_tap_error_naming_stream_and_method():
-    catalog = {"streams": [entry("orders", selected=True, **{"replication-method": "INCREMENTAL"})]}
-    with pytest.raises(TapError, match=r"orders.*INCREMENTAL"):
+    catalog = {"streams": [entry("orders", selected=True, **{"replication-method": "KEY_BASED"})]}
+    with pytest.raises(TapError, match=r"orders.*KEY_BASED.*FULL_TABLE, LOG_BASED or INCREMENTAL"):
         selected_streams(catalog)
 
 
@@ -139,3 +139,72 @@ def test_selected_streams_does_not_modify_the_catalog():
 def test_malformed_catalog_is_a_tap_error(catalog):
     with pytest.raises(TapError, match="catalog"):
         selected_streams(catalog)
+
+
+class _Backups:
+    """A DynamoDB seam whose DescribeContinuousBackups answers from a table of outcomes (and counts calls)."""
+
+    def __init__(self, outcomes):
+        self.outcomes = outcomes
+        self.calls = []
+
+    def describe_continuous_backups(self, table_name):
+        from botocore.exceptions import ClientError
+
+        self.calls.append(table_name)
+        outcome = self.outcomes[table_name]
+        if isinstance(outcome, str):
+            raise ClientError({"Error": {"Code": outcome, "Message": "no"}}, "DescribeContinuousBackups")
+        return outcome
+
+
+def _pitr(status, earliest=None, latest=None):
+    return {
+        "PointInTimeRecoveryDescription": {
+            "PointInTimeRecoveryStatus": status,
+            "EarliestRestorableDateTime": earliest,
+            "LatestRestorableDateTime": latest,
+        }
+    }
+
+
+def test_incremental_is_offered_with_pitr_on_and_its_window_is_in_the_metadata(caplog):
+    import datetime as dt
+
+    from tap_dynamodb.catalog.discover import PitrReader, table_entry
+
+    utc = dt.timezone.utc
+    earliest, latest = dt.datetime(2026, 11, 1, tzinfo=utc), dt.datetime(2026, 12, 1, 10, 0, 5, 250000, tzinfo=utc)
+    api = _Backups(
+        {"on": _pitr("ENABLED", earliest, latest), "off": _pitr("DISABLED"), "denied": "AccessDeniedException"}
+    )
+    reader = PitrReader(api)
+    table = {
+        "TableName": "t",
+        "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+        "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+    }
+    top_on = table_entry(table, [], reader.window("on"))["metadata"][0]["metadata"]
+    assert top_on["tap-dynamodb.valid-replication-methods"] == ["FULL_TABLE", "INCREMENTAL"]
+    assert top_on["tap-dynamodb.pitr-status"] == "ENABLED"
+    assert top_on["tap-dynamodb.pitr-earliest-restorable"] == "2026-11-01T00:00:00.000000Z"
+    assert top_on["tap-dynamodb.pitr-latest-restorable"] == "2026-12-01T10:00:05.250000Z"
+    top_off = table_entry(table, [], reader.window("off"))["metadata"][0]["metadata"]
+    assert top_off["tap-dynamodb.valid-replication-methods"] == ["FULL_TABLE"]
+    assert top_off["tap-dynamodb.pitr-status"] == "DISABLED" and "tap-dynamodb.pitr-earliest-restorable" not in top_off
+    assert reader.window("denied") is None
+    assert "dynamodb:DescribeContinuousBackups" in caplog.text
+
+
+def test_an_endpoint_without_the_operation_is_asked_once_and_offers_no_incremental():
+    from tap_dynamodb.catalog.discover import PitrReader
+
+    api = _Backups({"a": "UnknownOperationException", "b": _pitr("ENABLED")})
+    reader = PitrReader(api)
+    assert reader.window("a") is None and reader.window("b") is None
+    assert api.calls == ["a"]  # DynamoDB Local: not asked again for every table
+
+
+def test_incremental_is_a_method_a_catalog_may_name():
+    catalog = {"streams": [entry("t", selected=True, **{"replication-method": "INCREMENTAL"})]}
+    assert [plan.method for plan in selected_streams(catalog)] == ["INCREMENTAL"]
