@@ -34,6 +34,7 @@ import email.utils
 import hashlib
 import http.client
 import os
+import queue
 import secrets
 import threading
 import time
@@ -320,10 +321,11 @@ class ExportDouble:
     """The export control plane in front of DynamoDB Local (see the module docstring).
 
     ``ExportDouble(dynamodb_endpoint, s3_client_kwargs)`` then ``start()`` (or ``with``); point clients
-    at ``endpoint_url``. Settings (attributes, change them any time): ``partitions``, ``items_per_file``,
-    ``in_progress_polls`` (DescribeExport calls answered IN_PROGRESS before COMPLETED/FAILED),
-    ``retention_seconds`` (streams), ``restorable_lag`` (LatestRestorableDateTime = now - lag),
-    ``gzip_level``. Test hooks: ``requests``, ``now()``, ``advance_clock()``, ``enable_pitr()``,
+    at ``endpoint_url``. Settings (attributes, change them any time): ``partitions``,
+    ``items_per_file``, ``in_progress_polls`` (DescribeExport calls answered IN_PROGRESS before
+    COMPLETED/FAILED), ``retention_seconds`` (streams), ``restorable_lag``
+    (LatestRestorableDateTime = now - lag), ``gzip_level``, ``scan_segments`` (parallel Scan of an
+    export). Test hooks: ``requests``, ``on_request``, ``now()``, ``advance_clock()``, ``enable_pitr()``,
     ``disable_pitr()``, ``age_out_streams()``, ``fail_next_export()``, ``corrupt()``, ``wait()``,
     ``writes()``, ``export()``.
     """
@@ -339,8 +341,8 @@ class ExportDouble:
         retention_seconds: float = 24 * 3600,
         restorable_lag: float = 0.0,
         gzip_level: int = 6,
+        scan_segments: int = 1,
         region: str = "us-east-1",
-        account: str = "000000000000",
     ):
         parsed = urllib.parse.urlsplit(dynamodb_endpoint)
         if not parsed.hostname or not parsed.port:
@@ -353,10 +355,13 @@ class ExportDouble:
         self.retention_seconds = retention_seconds
         self.restorable_lag = restorable_lag
         self.gzip_level = gzip_level
+        self.scan_segments = scan_segments
         self.region = region
-        self.account = account
         #: (operation, params) of every request the double answered itself, in order.
         self.requests: list[tuple[str, dict[str, Any]]] = []
+        #: Called with (operation, params) before the double answers one of its own operations, in the
+        #: server's thread: a test acts at a precise moment (e.g. advance the clock at the first poll).
+        self.on_request: Optional[Callable[[str, dict[str, Any]], None]] = None
         self.offset = 0.0
         #: (real time, offset from then on): maps a real time (DynamoDB Local's stream times) to the clock.
         self._offsets: list[tuple[float, float]] = [(0.0, 0.0)]
@@ -602,6 +607,8 @@ class ExportDouble:
                 params = orjson.loads(body) if body else {}
                 with self._state_lock:
                     self.requests.append((operation, params))
+                if self.on_request is not None:
+                    self.on_request(operation, params)
                 answer = getattr(self, f"_op_{operation}")(params)
                 return 200, [], orjson.dumps(answer)
             if target.startswith(DDB_PREFIX) and operation in WRITES:
@@ -1008,15 +1015,52 @@ class ExportDouble:
         export.done.set()
 
     def _scan(self, table: str) -> Iterator[list[dict[str, Any]]]:
-        """The table, page by page (wire-form items: B stays base64, as in export lines)."""
-        args: dict[str, Any] = {"TableName": table}
-        while True:
-            page = self._call("Scan", args)
-            yield page.get("Items", [])
-            last = page.get("LastEvaluatedKey")
-            if not last:
-                return
-            args["ExclusiveStartKey"] = last
+        """The table, page by page (wire-form items: B stays base64, as in export lines).
+
+        ``scan_segments`` threads run a parallel Scan so that DynamoDB Local (the slow side, a few 10k
+        items/s per segment) works on several cores; at most two pages per segment wait in the queue,
+        so memory stays a few pages whatever the table's size."""
+        segments = max(1, self.scan_segments)
+        pages: queue.Queue[Any] = queue.Queue(maxsize=2 * segments)
+        finished = object()
+        stop = threading.Event()
+
+        def produce(segment: int) -> None:
+            args: dict[str, Any] = {"TableName": table}
+            if segments > 1:
+                args.update(Segment=segment, TotalSegments=segments)
+            try:
+                while not stop.is_set():
+                    page = self._call("Scan", args)
+                    pages.put(page.get("Items", []))
+                    last = page.get("LastEvaluatedKey")
+                    if not last:
+                        break
+                    args["ExclusiveStartKey"] = last
+            except (DoubleError, OSError, http.client.HTTPException) as exc:
+                pages.put(exc)
+            pages.put(finished)
+
+        threads = [threading.Thread(target=produce, args=(n,), daemon=True) for n in range(segments)]
+        for thread in threads:
+            thread.start()
+        running = segments
+        try:
+            while running:
+                page = pages.get()
+                if page is finished:
+                    running -= 1
+                elif isinstance(page, Exception):
+                    raise page
+                else:
+                    yield page
+        finally:
+            stop.set()
+            while any(t.is_alive() for t in threads):  # unblock producers waiting on a full queue
+                try:
+                    pages.get(timeout=0.05)
+                except queue.Empty:
+                    pass
 
     def _partition_of(self, key: dict[str, Any], hash_key: str) -> int:
         typed = key[hash_key]

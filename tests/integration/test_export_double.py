@@ -268,6 +268,26 @@ def test_export_time_in_the_past_undoes_later_writes(export_double, make_table, 
     assert len(export_double.writes(name)) == 7
 
 
+def test_composite_keys_at_a_past_time(export_double, make_table, s3_server, s3_bucket):
+    """Hash + range keys (a number hash key): the journal and the undo work per full key."""
+    client = _client(export_double)
+    name = make_table(hash_key=("pk", "N"), range_key=("sk", "S"))
+    export_double.enable_pitr(name)
+    for sk in ("x", "y"):
+        client.put_item(TableName=name, Item={"pk": {"N": "7"}, "sk": {"S": sk}, "v": {"S": "old"}})
+    export_double.advance_clock(60)
+    then = export_double.now()
+    export_double.advance_clock(60)
+    client.put_item(TableName=name, Item={"pk": {"N": "7"}, "sk": {"S": "x"}, "v": {"S": "new"}})
+    client.delete_item(TableName=name, Key={"pk": {"N": "7"}, "sk": {"S": "y"}})
+    _, desc = _finish(client, _export(client, _table_arn(client, name), s3_bucket, ExportTime=then))
+    _, _, contents = _read_export(s3_server.client(), desc)
+    assert sorted((i["Item"]["sk"]["S"], i["Item"]["v"]["S"]) for lines in contents for i in lines) == [
+        ("x", "old"),
+        ("y", "old"),
+    ]
+
+
 def test_ion_export_is_readable_with_amazon_ion(export_double, make_table, s3_server, s3_bucket):
     from amazon.ion import simpleion
 
@@ -437,7 +457,7 @@ def test_missing_bucket_fails_the_export(export_double, make_table):
     assert desc["ExportStatus"] == "FAILED" and desc["FailureCode"].startswith("S3")
 
 
-@pytest.mark.parametrize("how", ["count", "md5", "truncate"])
+@pytest.mark.parametrize("how", ["count", "md5", "truncate", "missing"])
 def test_corrupt_hook_breaks_what_a_reader_checks(export_double, make_table, s3_server, s3_bucket, how):
     name = make_table(items=_items(20))
     client = _client(export_double)
@@ -445,7 +465,7 @@ def test_corrupt_hook_breaks_what_a_reader_checks(export_double, make_table, s3_
     _, desc = _finish(client, _export(client, _table_arn(client, name), s3_bucket))
     _read_export(s3_server.client(), desc)  # intact first
     export_double.corrupt(desc["ExportArn"], how)
-    with pytest.raises((AssertionError, EOFError, OSError, zlib.error)):
+    with pytest.raises((AssertionError, EOFError, OSError, zlib.error, ClientError)):
         _read_export(s3_server.client(), desc)
 
 
@@ -552,3 +572,23 @@ def test_ordinary_calls_pass_through_unchanged(export_double, make_table, ddb, s
     assert _error_code(err) == "ResourceNotFoundException"
     assert [w.key["id"]["S"] for w in export_double.writes(name)] == ["zz", "tx", "k000"]
     assert export_double.requests == []  # none of these was the double's own
+
+
+def test_on_request_hook_acts_at_the_first_poll(export_double, make_table, s3_bucket):
+    """A test can move the clock while an export is in progress (the 24-hour bridge needs that)."""
+    name = make_table(items=_items(1))
+    client = _client(export_double)
+    export_double.enable_pitr(name)
+    before = export_double.now()
+    moved = []
+
+    def on_request(operation, params):
+        if operation == "DescribeExport" and not moved:
+            export_double.advance_clock(25 * 3600)
+            moved.append(params["ExportArn"])
+
+    export_double.on_request = on_request
+    _, desc = _finish(client, _export(client, _table_arn(client, name), s3_bucket))
+    assert moved == [desc["ExportArn"]]
+    assert (export_double.now() - before) > timedelta(hours=25)
+    assert desc["ExportTime"] < before + timedelta(minutes=5)
