@@ -49,6 +49,10 @@ MAX_POLL_SECONDS = 60.0
 BACKOFF = 1.5
 
 
+class ExportFailed(TapError):
+    """The export ended FAILED: no record of it was read, so the caller may forget it."""
+
+
 @dataclass(frozen=True)
 class ExportTarget:
     """Where and how exports are written: the config's export_* keys."""
@@ -231,10 +235,10 @@ def wait_for_export(
             LOGGER.info("Export %s is COMPLETED (waited %.1f s)", export_arn, waited)
             return description, waited
         if status == FAILED:
-            raise TapError(
+            raise ExportFailed(
                 f"stream {stream_id}: export {export_arn} FAILED ({description.get('FailureCode') or 'no code'}: "
                 f"{description.get('FailureMessage') or 'no message'}); fix the cause (often the bucket's policy "
-                f"or KMS key) and remove bookmarks.{stream_id} from the state to request a new export"
+                "or KMS key) and run again: the next run requests a new export"
             )
         if waited >= timeout_minutes * 60:
             raise TapError(

@@ -32,7 +32,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ..aws import exports
 from ..aws.errors import describe_aws_error, error_code
-from ..catalog.plan import EXPORT, SCAN, StreamPlan
+from ..catalog.plan import EXPORT, FULL_TABLE, SCAN, StreamPlan
 from ..errors import TapError
 from ..output.report import NEW_EXPORT, RESUMED_EXPORT, REUSED_EXPORT
 from ..readers.export_files import FULL, ReadSpec, read_files, read_manifest, worker_config
@@ -63,11 +63,17 @@ def full_table_source(ctx: SyncContext, plan: StreamPlan) -> str:
     return ctx.config.full_table_source
 
 
-def check_exports(ctx: SyncContext, plans: list[StreamPlan], tables: dict[str, dict[str, Any]]) -> None:
+def check_exports(ctx: SyncContext, plans: list[StreamPlan]) -> None:
     """Refuse before any output what would stop an export read: no bucket, a bucket that does not
-    answer, a table without point-in-time recovery (only where a full read is due)."""
-    exporting = [plan for plan in plans if full_table_source(ctx, plan) == EXPORT]
-    if not exporting:
+    answer, a table without point-in-time recovery. Only streams with a full read due are looked at
+    (FULL_TABLE, or LOG_BASED before its initial load is complete)."""
+    due = [
+        plan
+        for plan in plans
+        if full_table_source(ctx, plan) == EXPORT
+        and (plan.method == FULL_TABLE or not ctx.state.bookmark(plan.stream_id).initial_full_table_complete)
+    ]
+    if not due:
         return
     target = exports.ExportTarget.from_config(ctx.config)
     try:
@@ -84,13 +90,9 @@ def check_exports(ctx: SyncContext, plans: list[StreamPlan], tables: dict[str, d
         raise describe_aws_error(exc, f"checking export bucket {target.bucket}", ctx.config.s3_endpoint_url) from None
     except BotoCoreError as exc:
         raise describe_aws_error(exc, f"checking export bucket {target.bucket}", ctx.config.s3_endpoint_url) from None
-    checked: set[str] = set()
-    for plan in exporting:
-        bookmark = ctx.state.bookmark(plan.stream_id)
-        due = plan.method == "FULL_TABLE" or not bookmark.initial_full_table_complete
-        if due and plan.table_name not in checked:
-            exports.check_pitr(ctx.clients.dynamodb, plan.stream_id, plan.table_name, ctx.config.endpoint_url)
-            checked.add(plan.table_name)
+    for table_name in dict.fromkeys(plan.table_name for plan in due):
+        stream_id = next(plan.stream_id for plan in due if plan.table_name == table_name)
+        exports.check_pitr(ctx.clients.dynamodb, stream_id, table_name, ctx.config.endpoint_url)
 
 
 def _start_export(
@@ -178,27 +180,55 @@ def export_to_output(
     progress = bookmark.export
     origin = _start_export(ctx, plan, table, progress, fresh_after)
     assert progress.export_arn is not None
-    description, waited = exports.wait_for_export(
-        ctx.clients.dynamodb,
-        plan.stream_id,
-        progress.export_arn,
-        ctx.config.export_poll_seconds,
-        ctx.config.export_timeout_minutes,
-        ctx.config.endpoint_url,
-    )
-    manifest = read_manifest(ctx.clients.s3, description)
-    ctx.report.export_started(plan.name, progress.export_arn, origin, waited, len(manifest.files))
+    try:
+        description, waited = exports.wait_for_export(
+            ctx.clients.dynamodb,
+            plan.stream_id,
+            progress.export_arn,
+            ctx.config.export_poll_seconds,
+            ctx.config.export_timeout_minutes,
+            ctx.config.endpoint_url,
+        )
+    except exports.ExportFailed:
+        bookmark.export = ExportProgress()  # nothing of it was read: the next run asks for a new one
+        ctx.save_state()
+        raise
     export_time = exports.as_utc(description.get("ExportTime") or exports.parse_iso(progress.export_time or ""))
+    count = write_export(ctx, plan, description, progress, FULL, version, export_time, origin, waited)
+    bookmark.export = ExportProgress()
+    bookmark.last_export_time = exports.iso(export_time)
+    return count
+
+
+def write_export(
+    ctx: SyncContext,
+    plan: StreamPlan,
+    description: dict[str, Any],
+    progress: ExportProgress,
+    kind: str,
+    version: Optional[int],
+    time_extracted: dt.datetime,
+    origin: str,
+    waited: float,
+) -> int:
+    """Write the records of a COMPLETED export's data files not done in `progress`, lines of `kind`
+    (readers/export_files.LINE_KINDS), moving `progress` and writing a STATE after every chunk; the count.
+
+    SCHEMA comes first whenever a chunk widened the stream's schema. `progress` is left with every
+    file done: the caller clears it (or moves on) once what it covers is complete.
+    """
+    manifest = read_manifest(ctx.clients.s3, description)
+    ctx.report.export_started(plan.name, manifest.export_arn, origin, waited, len(manifest.files))
     todo = [(f, progress.lines_done(f.index)) for f in manifest.files if not progress.is_done(f.index)]
     LOGGER.info(
         "Reading export %s of %s: %d data files (%d to read), %d items",
-        progress.export_arn,
+        manifest.export_arn,
         plan.stream_id,
         len(manifest.files),
         len(todo),
         manifest.item_count,
     )
-    spec = ReadSpec(FULL, worker_config(ctx.config), plan, version, iso_utc(export_time))
+    spec = ReadSpec(kind, worker_config(ctx.config), plan, version, iso_utc(time_extracted))
     s3 = ctx.clients.s3
     columns = record_format(ctx.config, plan) != "packed"
     written = copy.deepcopy(first_schema(ctx.config, plan))
@@ -216,6 +246,4 @@ def export_to_output(
             ctx.report.export_file(plan.name, chunk.file_bytes)
         ctx.save_state()
     ctx.report.export_finished(plan.name)
-    bookmark.export = ExportProgress()
-    bookmark.last_export_time = exports.iso(export_time)
     return count

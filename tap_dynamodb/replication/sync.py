@@ -61,7 +61,7 @@ def _describe_selected(ctx: SyncContext, plans: list[StreamPlan]) -> dict[str, d
             check_table(plan, tables[plan.table_name])  # refuse before any output
     for plan in plans:
         check_filter(ctx, plan)  # a Limit-1 Scan: DynamoDB's verdict on the filter expression
-    check_exports(ctx, plans, tables)  # bucket, HeadBucket, point-in-time recovery
+    check_exports(ctx, plans)  # bucket, HeadBucket, point-in-time recovery
     return tables
 
 

@@ -373,6 +373,30 @@ def test_incremental_export_compacts_changes_per_key(export_double, make_table, 
     assert not any("OldImage" in line for line in lines.values())
     assert set(lines["d"]) == {"Metadata", "Keys"}
 
+    from amazon.ion import simpleion
+
+    _, desc = _finish(
+        client,
+        _export(
+            client,
+            arn,
+            s3_bucket,
+            ExportType="INCREMENTAL_EXPORT",
+            IncrementalExportSpecification=spec,
+            ExportFormat="ION",
+        ),
+    )
+    s3 = s3_server.client()
+    summary = orjson.loads(s3.get_object(Bucket=s3_bucket, Key=desc["ExportManifest"])["Body"].read())
+    raw = s3.get_object(Bucket=s3_bucket, Key=summary["manifestFilesS3Key"])["Body"].read()
+    ion_lines = []
+    for entry in (orjson.loads(line) for line in raw.splitlines()):
+        text = gzip.decompress(s3.get_object(Bucket=s3_bucket, Key=entry["dataFileS3Key"])["Body"].read())
+        ion_lines += [simpleion.loads(line.decode()) for line in text.splitlines()]
+    by_key = {line["Keys"]["id"]: line for line in ion_lines}
+    assert sorted(by_key) == ["a", "b", "d"] and by_key["a"]["NewImage"]["v"] == 2
+    assert by_key["a"]["Metadata"]["WriteTimestampMicros"] == last_write["a"][-1]
+
 
 def test_incremental_window_limits(export_double, make_table, s3_bucket):
     client, name, start, end = _incremental_setup(export_double, make_table)
@@ -393,6 +417,8 @@ def test_incremental_window_limits(export_double, make_table, s3_bucket):
     assert attempt(start - timedelta(hours=25), start) == "ValidationException"
     assert attempt(start - timedelta(hours=2), start - timedelta(hours=1)) == "InvalidExportTimeException"
     assert attempt(end, end + timedelta(minutes=30)) == "InvalidExportTimeException"
+    export_double.restorable_lag = 600  # LatestRestorableDateTime 10 minutes behind: the window ends there
+    assert attempt(end - timedelta(minutes=20), end) == "InvalidExportTimeException"
 
 
 # --------------------------------------------------------------------------
@@ -592,3 +618,26 @@ def test_on_request_hook_acts_at_the_first_poll(export_double, make_table, s3_bu
     assert moved == [desc["ExportArn"]]
     assert (export_double.now() - before) > timedelta(hours=25)
     assert desc["ExportTime"] < before + timedelta(minutes=5)
+
+
+def test_the_tap_replicates_through_the_double_and_sees_an_aged_out_stream(
+    export_double, make_table, tap_config, run_tap, select_streams
+):
+    """The tap's own clients (retries, timeouts, keep-alive) work through the double, and a clock moved
+    past the retention looks to the tap like an aged-out stream on AWS: it re-reads the table."""
+    client = _client(export_double)
+    name = make_table(stream="NEW_AND_OLD_IMAGES", items=_items(3))
+    config = tap_config.with_(endpoint_url=export_double.endpoint_url, tables=[name])
+    catalog = select_streams(run_tap("--discover", config=config.path).catalog, name, method="LOG_BASED")
+    first = run_tap(config=config.path, catalog=catalog)
+    assert sorted(r["id"] for r in first.records(name)) == ["k000", "k001", "k002"]
+
+    client.put_item(TableName=name, Item={"id": {"S": "new"}})
+    second = run_tap(config=config.path, catalog=catalog, state=first.last_state)
+    assert [r["id"] for r in second.records(name)] == ["new"]
+
+    export_double.advance_clock(25 * 3600)
+    client.put_item(TableName=name, Item={"id": {"S": "later"}})
+    third = run_tap(config=config.path, catalog=catalog, state=second.last_state)
+    assert sorted(r["id"] for r in third.records(name)) == ["k000", "k001", "k002", "later", "new"]
+    assert "trim" in third.stderr.lower() or "aged" in third.stderr.lower()

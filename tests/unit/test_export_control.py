@@ -232,3 +232,21 @@ def test_widening_from_a_workers_schema_merges_only_what_changed():
     assert widen_properties(schema, wider)
     assert schema["properties"]["n"] == {"type": ["null", "number", "string"]} and "x" in schema["properties"]
     assert not widen_properties(schema, wider)
+
+
+def test_the_report_says_which_export_how_long_it_waited_and_what_it_read(caplog):
+    from tap_dynamodb.output.report import Report
+
+    report = Report(interval=1e9)
+    report.start("orders", "FULL_TABLE", "first run", 10)
+    report.export_started("orders", arn(1), "reused", 75.0, 3)
+    report.export_records("orders", 6)
+    report.export_file("orders", 1000)
+    report.export_records("orders", 4)
+    report.export_file("orders", 500)
+    with caplog.at_level("INFO"):
+        report.export_finished("orders")
+    report.finish("orders", 10)
+    line = report.summary_lines()[-1]
+    assert line == f"export of orders: {arn(1)} (reused), waited 1m15s, 2 of 3 files, 1500 bytes, 10 items"
+    assert '"metric": "export_wait", "value": 75.0' in caplog.text or "export_files" in caplog.text

@@ -241,3 +241,49 @@ def test_chunks_are_bounded_by_bytes_as_well_as_lines(tmp_path):
     chunks = list(file_chunks(FileTask(data_file, (tmp_path / "big.json.gz").as_uri(), 0), decoder, the_spec))
     assert [c.count for c in chunks] == [5, 5, 5, 5, 5, 0]  # the last, empty, says the file's checks passed
     assert [c.done for c in chunks] == [False] * 5 + [True]
+
+
+class _Results:
+    def __init__(self):
+        self.items = []
+
+    def put(self, item, timeout=None):
+        self.items.append(item)
+
+
+def test_a_connection_cut_mid_file_is_read_again_from_the_lines_sent(tmp_path, monkeypatch):
+    """A body cut short by the server: the worker fetches the file again and sends only what follows."""
+    import http.server
+    import threading
+
+    monkeypatch.setattr(export_files.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(export_files, "READ_BYTES", 256)
+    wire = [{**item, "pad": {"S": str(n) * 200}} for n, item in enumerate(items(60))]
+    data_file = write_file(tmp_path / "f.json.gz", wire)
+    body = (tmp_path / "f.json.gz").read_bytes()
+    served = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            served.append(1)
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body if len(served) > 1 else body[: len(body) * 2 // 3])  # first answer cut short
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        the_spec = ReadSpec("full", export_files.worker_config(CONFIG), plan(), 7, "2026-12-01T00:00:00.000000Z", 10)
+        decoder = export_files.LINE_KINDS["full"](the_spec.config, the_spec.plan)
+        task = FileTask(data_file, f"http://127.0.0.1:{server.server_address[1]}/f.json.gz", 0)
+        results = _Results()
+        export_files._read_one(task, decoder, the_spec, results, parent=0)
+    finally:
+        server.shutdown()
+    assert len(served) == 2
+    assert b"".join(c.data for c in results.items) == expected_lines(plan(), wire)
+    assert results.items[-1].done
