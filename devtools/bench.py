@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import json
 import os
 import re
 import shutil
@@ -233,23 +234,27 @@ class BenchError(RuntimeError):
 
 
 def measure(cmd: list[str], count_pattern: str, env: dict[str, str]) -> Sample:
-    """Run cmd with stdout to /dev/null; the item count is read from its stderr."""
-    with tempfile.TemporaryFile() as err, open(os.devnull, "wb") as devnull:
+    """Run cmd with stdout to /dev/null; the item count is read from its stderr.
+
+    CPU and peak RSS come from devtools/child_usage.py, a small launcher (see its docstring for
+    why the command is not started straight from this large process)."""
+    with tempfile.TemporaryFile() as err, open(os.devnull, "wb") as devnull, tempfile.TemporaryDirectory() as tmp:
+        usage_file = Path(tmp) / "usage.json"
+        launcher = [sys.executable, "-m", "devtools.child_usage", str(usage_file), "--", *cmd]
         started = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=str(REPO_ROOT), env=env, stdin=subprocess.DEVNULL, stdout=devnull, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)
+        proc = subprocess.run(
+            launcher, cwd=str(REPO_ROOT), env=env, stdin=subprocess.DEVNULL, stdout=devnull, stderr=err
+        )
         wall = time.perf_counter() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
         err.seek(0)
         stderr = err.read().decode(errors="replace")
-    if proc.returncode != 0:
+        usage = json.loads(usage_file.read_text()) if usage_file.exists() else None
+    if proc.returncode != 0 or usage is None:
         raise BenchError(f"{' '.join(cmd)} exited {proc.returncode}:\n{stderr[-3000:]}")
     found = re.findall(count_pattern, stderr)
     if not found:
         raise BenchError(f"{' '.join(cmd)}: no item count in its stderr:\n{stderr[-3000:]}")
-    return Sample(
-        items=sum(int(n) for n in found), wall=wall, cpu=usage.ru_utime + usage.ru_stime, rss_mb=usage.ru_maxrss / 1024
-    )
+    return Sample(items=sum(int(n) for n in found), wall=wall, cpu=usage["cpu"], rss_mb=usage["rss_kb"] / 1024)
 
 
 @dataclass
