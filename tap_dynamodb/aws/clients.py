@@ -5,13 +5,14 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any, Optional
 
+from botocore.config import Config as BotoConfig
 from botocore.exceptions import NoCredentialsError, PartialCredentialsError
 from botocore.session import Session
 
 from ..errors import TapError
 from ..settings import Config
 from . import wire
-from .api import DynamoDB, Streams
+from .api import S3, DynamoDB, Streams
 from .errors import NO_CREDENTIALS
 from .retries import client_config, install_retry_policy
 from .session import make_session
@@ -19,7 +20,7 @@ from .timers import install_request_timers
 
 
 class Clients:
-    """DynamoDB and DynamoDB Streams for one run, made once and shared by threads.
+    """DynamoDB, DynamoDB Streams and S3 for one run, made once and shared by threads.
 
     botocore clients are thread-safe, so parallel scan segments share one client; its
     connection pool is sized for them. Callers get the seams of api.py, never raw clients.
@@ -37,16 +38,20 @@ class Clients:
         return self._session
 
     def _make(self, service: str) -> Any:
+        endpoint, botocore_config = self.config.endpoint_url, client_config(self.config, self._pool_size)
+        if service == "s3":
+            endpoint = self.config.s3_endpoint_url
+            style = "path" if endpoint else "auto"  # S3-compatible servers rarely have per-bucket host names
+            s3_options: Any = {"addressing_style": style}
+            botocore_config = botocore_config.merge(BotoConfig(s3=s3_options, signature_version="s3v4"))
         try:
             client = self.session.create_client(
-                service,
-                endpoint_url=self.config.endpoint_url,
-                region_name=self.config.region_name,
-                config=client_config(self.config, self._pool_size),
+                service, endpoint_url=endpoint, region_name=self.config.region_name, config=botocore_config
             )
         except (NoCredentialsError, PartialCredentialsError):
             raise TapError(NO_CREDENTIALS) from None
-        wire.install(client)
+        if service != "s3":
+            wire.install(client)
         install_retry_policy(client, self.config.max_attempts)
         install_request_timers(client)
         return client
@@ -58,3 +63,8 @@ class Clients:
     @cached_property
     def streams(self) -> Streams:
         return Streams(self._make("dynamodbstreams"))
+
+    @cached_property
+    def s3(self) -> S3:
+        """S3 for exports and batch files (s3_endpoint_url when set, with path-style addressing)."""
+        return S3(self._make("s3"))
