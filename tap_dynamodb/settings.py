@@ -209,7 +209,7 @@ def parse_batch_config(raw: Optional[dict[str, Any]]) -> Optional[BatchConfig]:
             f"config key batch_config.encoding.format must be jsonl (the only format written), got {file_format!r}"
         )
     compression = encoding.get("compression")
-    compression = "none" if compression is None else str(compression).strip().lower()
+    compression = "gzip" if compression is None else str(compression).strip().lower()  # smaller files by default
     if compression not in BATCH_COMPRESSIONS:
         raise TapError(
             f"config key batch_config.encoding.compression must be gzip or none, got {encoding.get('compression')!r}"

@@ -130,3 +130,38 @@ def test_an_unwritable_root_fails_before_any_table_is_read(tmp_path, make_table,
     assert result.returncode == 1 and len(errors) == 1, result.stderr
     assert "batch_config.storage.root" in errors[0] and "cannot create the directory" in errors[0]
     assert not [m for m in result.messages if m["type"] in ("RECORD", "BATCH", "SCHEMA")]
+
+
+def test_s3_batch_files_hold_the_records_and_a_missing_bucket_fails_first(
+    s3_server, s3_bucket, make_table, catalog_for, run_tap, tap_config
+):
+    table = make_table(items=_items(50), name_prefix="batchs3")
+    catalog = catalog_for(table)
+    config = tap_config.with_(s3_endpoint_url=s3_server.endpoint_url, scan_page_size=10)
+    as_records = run_tap(config=config, catalog=catalog)
+    batched = run_tap(
+        config=config.with_(batch_config=batch_config(f"s3://{s3_bucket}/deep/er", "gzip", 20, prefix="x-")),
+        catalog=catalog,
+    )
+    _check_order(batched.messages, table)
+    client = s3_server.client()
+    lines = batch_records(batched.of_type("BATCH"), client)
+    assert all(
+        url.startswith(f"s3://{s3_bucket}/deep/er/x-{table}-")
+        for m in batched.of_type("BATCH")
+        for url in m["manifest"]
+    )
+    for line in lines:
+        line.pop(VERSION)
+    assert _by_id(lines) == _by_id(as_records.records(table))
+    keys = sorted(o["Key"] for o in client.list_objects_v2(Bucket=s3_bucket).get("Contents", []))
+    assert keys == sorted(url.split(f"{s3_bucket}/", 1)[1] for m in batched.of_type("BATCH") for url in m["manifest"])
+
+    missing = run_tap(
+        config=config.with_(batch_config=batch_config(f"s3://no-such-bucket-{table[-12:]}/p")),
+        catalog=catalog,
+        check=False,
+    )
+    assert missing.returncode == 1 and not missing.messages
+    assert "tap-dynamodb: error: batch_config.storage.root s3://no-such-bucket-" in missing.stderr
+    assert "the bucket does not exist" in missing.stderr

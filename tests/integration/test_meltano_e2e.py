@@ -148,6 +148,7 @@ def test_meltano_run_with_batch_config_loads_batch_files_into_postgres(
     table = make_table(items=_items(0, 30), stream="NEW_AND_OLD_IMAGES", name_prefix="meltanobatch")
     project = meltano_project
     project.env["TAP_DYNAMODB_TABLES"] = json.dumps([table])
+    project.env["TAP_DYNAMODB_SCAN_PAGE_SIZE"] = "10"  # three pages: three parts of 10
     # target-postgres from the tests' own venv: a custom loader with no pip_url is run as it is.
     spec = yaml.safe_load((project.dir / "meltano.yml").read_text())
     spec["plugins"]["loaders"].append(
@@ -168,7 +169,9 @@ def test_meltano_run_with_batch_config_loads_batch_files_into_postgres(
 
     project.run("install")
     project.run("config", "set", "tap-dynamodb", "batch_config", json.dumps(batch))
-    assert json.loads(project.run("config", "print", "tap-dynamodb", merge_stderr=False).stdout)["batch_config"] == batch
+    assert (
+        json.loads(project.run("config", "print", "tap-dynamodb", merge_stderr=False).stdout)["batch_config"] == batch
+    )
     first = project.run("run", "tap-dynamodb", "target-postgres")
     assert "Full loads go to batch files under" in first.stdout
 
