@@ -60,6 +60,8 @@ class SegmentParts:
             count = write_page(
                 self._ctx, self._plan, self._decoder, page.items, page.numbers_checked, self._version, part
             )
+        else:
+            self._ctx.report.page(self._plan.name, 0)  # an empty page (a row filter's) still counts as a page
         if part is not None and (last_key is None or part.records >= self._storage.config.batch_size):
             self._announce(segment)
             part = None

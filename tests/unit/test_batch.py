@@ -219,3 +219,24 @@ def test_a_malformed_batch_parts_bookmark_is_named(parts):
     state = State.load({"bookmarks": {"t": {"scan_segments": 2, "batch_parts": parts}}})
     with pytest.raises(TapError, match="batch_parts"):
         state.bookmark("t")
+
+
+def test_the_batch_message_has_the_sdk_shape_and_counts_its_records():
+    import io
+
+    from tap_dynamodb.output.writer import MessageWriter
+
+    out = io.BytesIO()
+    writer = MessageWriter(out)
+    writer.batch("orders", {"format": "jsonl", "compression": "gzip"}, ["file:///x/a.jsonl.gz"], 7, 120)
+    writer.batch("orders", {"format": "jsonl", "compression": "none"}, ["s3://b/a.jsonl"], None, 3)
+    writer.flush()
+    first, second = (orjson.loads(line) for line in out.getvalue().splitlines())
+    assert first == {
+        "type": "BATCH",
+        "stream": "orders",
+        "encoding": {"format": "jsonl", "compression": "gzip"},
+        "manifest": ["file:///x/a.jsonl.gz"],
+        "version": 7,
+    }
+    assert "version" not in second and writer.records_written == 123
