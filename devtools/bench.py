@@ -540,6 +540,7 @@ class PipelineSample:
     wall: float  # until the target exited
     tap: Sample
     target_cpu: float
+    target_rss_mb: float
 
     @property
     def rows_per_second(self) -> float:
@@ -579,11 +580,26 @@ def measure_pipeline(tap_cmd: list[str], target_cmd: list[str], env: dict[str, s
             )
     items = sum(int(n) for n in re.findall(r"Finished \w+ sync of \S+: (\d+) records", tap_text))
     tap_sample = Sample(items, tap_wall, tap_usage.ru_utime + tap_usage.ru_stime, tap_usage.ru_maxrss / 1024)
-    return PipelineSample(items, wall, tap_sample, target_usage.ru_utime + target_usage.ru_stime)
+    return PipelineSample(
+        items, wall, tap_sample, target_usage.ru_utime + target_usage.ru_stime, target_usage.ru_maxrss / 1024
+    )
 
 
-def _batch_setting(root: Path, compression: str) -> dict:
-    return {"encoding": {"format": "jsonl", "compression": compression}, "storage": {"root": f"file://{root}"}}
+def _batch_setting(root: Path, compression: str, batch_size: Optional[int]) -> dict:
+    setting: dict = {"encoding": {"format": "jsonl", "compression": compression}, "storage": {"root": f"file://{root}"}}
+    if batch_size:
+        setting["batch_size"] = batch_size
+    return setting
+
+
+# name → (compression, batch_size); None: RECORD lines. The default batch_size, and a tenth of it:
+# smaller files let the target load one while the tap writes the next.
+BATCH_VARIANTS: dict[str, Optional[tuple[str, Optional[int]]]] = {
+    "RECORD lines": None,
+    "BATCH gzip": ("gzip", None),
+    "BATCH none": ("none", None),
+    "BATCH gzip, 10000 per file": ("gzip", 10_000),
+}
 
 
 def _dir_megabytes(root: Path) -> float:
@@ -591,19 +607,22 @@ def _dir_megabytes(root: Path) -> float:
 
 
 def batch_suite(server: BenchDatabase, workdir: Path, table: TableSpec, runs: int) -> list:
-    """RECORD lines vs batch files (gzip, none): the tap alone, then end to end into target-postgres."""
+    """RECORD lines vs batch files (BATCH_VARIANTS): the tap alone, then end to end into target-postgres."""
     from devtools.postgres import PostgresServer
     from devtools.tool_venvs import ensure_tool
 
-    roots = {compression: workdir / f"batches-{compression}" for compression in ("gzip", "none")}
-    variants = {"RECORD lines": None, **{f"BATCH {c}": roots[c] for c in roots}}
+    variants = {
+        name: (workdir / f"batches-{index}" if spec else None)
+        for index, (name, spec) in enumerate(BATCH_VARIANTS.items())
+    }
     files = {}
     for name, root in variants.items():
         # number_format string throughout: target-postgres 0.8.1 cannot load the table's number sets as
         # numbers on either path (an int and a Decimal in one array: psycopg's "integer expected, got Decimal").
         settings: dict = {"number_format": "string"}
-        if root:
-            settings["batch_config"] = _batch_setting(root, name.split()[1])
+        spec = BATCH_VARIANTS[name]
+        if root and spec:
+            settings["batch_config"] = _batch_setting(root, *spec)
         config, catalog = tap_files(workdir, server.endpoint_url, table.name, "FULL_TABLE", **settings)
         files[name] = (config, catalog)
     tap_only: dict[str, list[Sample]] = {name: [] for name in variants}
@@ -629,8 +648,8 @@ def batch_suite(server: BenchDatabase, workdir: Path, table: TableSpec, runs: in
     e2e: dict[str, list[PipelineSample]] = {name: [] for name in variants}
     with PostgresServer() as postgres:
         for run in range(1, runs + 1):
-            for name, root in variants.items():
-                schema = f"bench_{run}_{name.split()[-1].lower()}"
+            for index, (name, root) in enumerate(variants.items()):
+                schema = f"bench_{run}_{index}"
                 target_config = tap_runner.write_json(workdir / f"target-{schema}.json", postgres.target_config(schema))
                 config, catalog = files[name]
                 cmd = [*tap_runner.tap_command(), "--config", str(config), "--catalog", str(catalog)]
@@ -652,6 +671,7 @@ def batch_suite(server: BenchDatabase, workdir: Path, table: TableSpec, runs: in
             statistics.median(s.wall for s in samples),
             median_sample([s.tap for s in samples]),
             statistics.median(s.target_cpu for s in samples),
+            statistics.median(s.target_rss_mb for s in samples),
         )
 
     pipelines = {name: median_pipeline(samples) for name, samples in e2e.items()}
@@ -669,11 +689,14 @@ def batch_suite(server: BenchDatabase, workdir: Path, table: TableSpec, runs: in
             if variants[name] is not None
         ],
         "",
-        "| end to end into target-postgres | items | wall s | rows/s | tap CPU s | tap CPU µs/item | tap peak RSS MB | target CPU s |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        (
+            "| end to end into target-postgres | items | wall s | rows/s | tap CPU s | tap CPU µs/item "
+            "| tap peak RSS MB | target CPU s | target peak RSS MB |"
+        ),
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         *[
             f"| {name} | {p.items} | {p.wall:.2f} | {p.rows_per_second:.0f} | {p.tap.cpu:.2f} | {p.tap.us_per_item:.1f} "
-            f"| {p.tap.rss_mb:.0f} | {p.target_cpu:.2f} |"
+            f"| {p.tap.rss_mb:.0f} | {p.target_cpu:.2f} | {p.target_rss_mb:.0f} |"
             for name, p in pipelines.items()
         ],
         "",
