@@ -239,19 +239,33 @@ class BatchStorage:
             parsed = _parse_name(name[len(start) :]) if name.startswith(start) else None
             return parsed is not None and (name.endswith(PARTIAL) or parsed[1] >= announced(parsed[0]))
 
+        try:
+            removed = self._remove(start, unannounced)
+        except Exception as exc:  # best effort: such files are never announced, so no target loads them
+            LOGGER.warning(
+                "Could not remove the batch files of %s a killed run left unannounced under %s (%s); no target "
+                "loads them, but they take space: delete %s* there (S3 needs s3:ListBucket and s3:DeleteObject)",
+                stream,
+                self.config.root,
+                exc,
+                start,
+            )
+            return 0
+        if removed:
+            LOGGER.info("Removed %d batch file(s) of %s a killed run wrote but never announced", removed, stream)
+        return removed
+
+    def _remove(self, start: str, unannounced: Callable[[str], bool]) -> int:
         if self.config.is_s3:
             bucket, key_prefix = self.config.bucket_and_key_prefix
             keys = [k for k in self._s3().list_keys(bucket, key_prefix + start) if unannounced(k[len(key_prefix) :])]
             self._s3().delete_keys(bucket, keys)
-            removed = len(keys)
-        else:
-            removed = 0
-            for name in os.listdir(self.config.local_dir):
-                if unannounced(name):
-                    os.unlink(os.path.join(self.config.local_dir, name))
-                    removed += 1
-        if removed:
-            LOGGER.info("Removed %d batch file(s) of %s a killed run wrote but never announced", removed, stream)
+            return len(keys)
+        removed = 0
+        for name in os.listdir(self.config.local_dir):
+            if unannounced(name):
+                os.unlink(os.path.join(self.config.local_dir, name))
+                removed += 1
         return removed
 
     def close(self) -> None:

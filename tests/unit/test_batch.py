@@ -240,3 +240,45 @@ def test_the_batch_message_has_the_sdk_shape_and_counts_its_records():
         "version": 7,
     }
     assert "version" not in second and writer.records_written == 123
+
+
+class _FakeS3:
+    """list_keys/delete_keys/upload_file of aws.api.S3 over a dict (what BatchStorage calls on S3)."""
+
+    def __init__(self, keys=(), fail: bool = False):
+        self.objects = dict.fromkeys(keys, b"")
+        self.fail = fail
+
+    def list_keys(self, bucket: str, prefix: str) -> list:
+        if self.fail:
+            raise RuntimeError("AccessDenied: s3:ListBucket")
+        return [key for key in self.objects if key.startswith(prefix)]
+
+    def delete_keys(self, bucket: str, keys: list) -> None:
+        for key in keys:
+            del self.objects[key]
+
+    def upload_file(self, path: str, bucket: str, key: str) -> None:
+        self.objects[key] = open(path, "rb").read()
+
+
+def test_s3_parts_are_staged_uploaded_and_unannounced_ones_removed(caplog):
+    config = _config("s3://b/pre/fix", storage={"root": "s3://b/pre/fix", "prefix": "n-"})
+    s3 = _FakeS3()
+    storage = BatchStorage(config, lambda: s3)
+    writer = storage.open_part("s", 3, 1, 0)
+    assert writer.path.startswith(storage.staging_dir)
+    writer.write([{"id": "a"}])
+    url = storage.publish(writer.close())
+    assert url == "s3://b/pre/fix/n-s-3-1-00000.jsonl.gz" and not os.path.exists(writer.path)
+    assert gzip.decompress(s3.objects["pre/fix/n-s-3-1-00000.jsonl.gz"]) == b'{"id":"a","_sdc_table_version":3}\n'
+    s3.objects.update({"pre/fix/n-s-3-1-00001.jsonl.gz": b"", "pre/fix/n-s-3-0-00000.jsonl.gz.partial": b""})
+    assert storage.remove_unannounced("s", 3, lambda segment: 1) == 2
+    assert list(s3.objects) == ["pre/fix/n-s-3-1-00000.jsonl.gz"]
+    staging = storage.staging_dir
+    storage.close()
+    assert not os.path.exists(staging)
+
+    refused = BatchStorage(config, lambda: _FakeS3(fail=True))
+    assert refused.remove_unannounced("s", 3, lambda segment: 0) == 0
+    assert "Could not remove the batch files of s" in caplog.text and "s3:ListBucket" in caplog.text
