@@ -106,6 +106,18 @@ def _free_single(taken: set[int], rng: random.Random) -> int:
     raise S3ServerError("no free port found on 127.0.0.1")
 
 
+def _remove_grpc_sockets(ports: dict[str, int]) -> None:
+    """weed puts a Unix socket per gRPC port at /tmp/seaweedfs-<component>-grpc-<port>.sock (no flag
+    moves it) and leaves it behind; a stale one could stop a later weed on the same port from binding.
+    Our ports were free when chosen, so any such file is stale: removed before start and after stop."""
+    for port in ports.values():
+        for stale in Path("/tmp").glob(f"seaweedfs-*-{port}.sock"):
+            try:
+                stale.unlink()
+            except OSError:
+                pass
+
+
 class S3Server:
     """One ``weed mini`` process on 127.0.0.1 with its data in a temp dir (or *data_dir*).
 
@@ -191,6 +203,8 @@ class S3Server:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=STOP_TIMEOUT)
+        if proc is not None:
+            _remove_grpc_sockets(self.ports)
         if self._log_file is not None:
             self._log_file.close()
             self._log_file = None
@@ -235,6 +249,7 @@ class S3Server:
     def _start_once(self, weed: Path) -> None:
         assert self.data_dir is not None
         self.ports = self._choose_ports()
+        _remove_grpc_sockets(self.ports)
         fd, log_name = tempfile.mkstemp(prefix="s3-server-", suffix=".log")
         self.log_path = Path(log_name)
         self._log_file = open(fd, "wb")  # closed in stop()
@@ -255,7 +270,11 @@ class S3Server:
         ]
         try:
             self.process = subprocess.Popen(
-                cmd, cwd=str(self.data_dir), stdin=subprocess.DEVNULL, stdout=self._log_file, stderr=subprocess.STDOUT
+                cmd,
+                cwd=str(self.data_dir),
+                stdin=subprocess.DEVNULL,
+                stdout=self._log_file,
+                stderr=subprocess.STDOUT,
             )
         except OSError as exc:
             raise S3ServerError(f"cannot start {weed}: {exc}") from exc

@@ -17,6 +17,8 @@ replace the handler that masks secrets.
   `metrics.parse` would take an invented `gauge` too, but a tool that knows only the spec's two
   types (Meltano relays the lines as they are) may not. `change_lag` is omitted when the run read
   no change.
+- `export_wait` (a timer, seconds waited for the export) and `export_files`, `export_bytes`,
+  `export_items` counters, once per export read (output/report.py), tagged with the export's ARN.
 """
 
 from __future__ import annotations
@@ -67,3 +69,22 @@ def retention_margin(stream: str, seconds: float) -> None:
     """A retention_margin timer point: the 24 hours of stream retention minus the age, at the run's
     start, of the oldest change unread then (the full 24 hours when none was)."""
     _point(logging.INFO, "timer", "retention_margin", round(seconds, 3), {Tag.endpoint: stream})
+
+
+def export_wait(stream: str, export_arn: str, origin: str, seconds: float) -> None:
+    """An export_wait timer point: how long the run waited for the stream's export (new, reused or resumed)."""
+    _point(
+        logging.INFO,
+        "timer",
+        "export_wait",
+        round(seconds, 3),
+        {Tag.endpoint: stream, "export_arn": export_arn, "origin": origin},
+    )
+
+
+def export_read(stream: str, export_arn: str, files: int, file_bytes: int, items: int) -> None:
+    """Counter points of an export read: data files, their gzip bytes and the records written, in this run."""
+    tags = {Tag.endpoint: stream, "export_arn": export_arn}
+    _point(logging.INFO, "counter", "export_files", files, tags)
+    _point(logging.INFO, "counter", "export_bytes", file_bytes, tags)
+    _point(logging.INFO, "counter", "export_items", items, tags)

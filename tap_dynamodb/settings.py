@@ -482,6 +482,89 @@ SETTINGS: tuple[Setting, ...] = (
         choices=("columns", "packed"),
     ),
     Setting(
+        "full_table_source",
+        "string",
+        "Full table source",
+        "Where a full read of a table comes from (FULL_TABLE, and LOG_BASED's initial load): scan (Scan, "
+        "through the table's read capacity) or export (DynamoDB's ExportTableToPointInTime to S3: no read "
+        "capacity, point-in-time; needs point-in-time recovery and export_s3_bucket). A stream's metadata "
+        "tap-dynamodb.full-table-source overrides it.",
+        "scan",
+        choices=("scan", "export"),
+    ),
+    Setting(
+        "export_s3_bucket",
+        "string",
+        "Export S3 bucket",
+        "S3 bucket DynamoDB writes exports into and the tap reads them from; required when any stream uses exports.",
+    ),
+    Setting("export_s3_prefix", "string", "Export S3 prefix", "Key prefix of the exports in export_s3_bucket."),
+    Setting(
+        "export_s3_bucket_owner",
+        "string",
+        "Export S3 bucket owner",
+        "Account ID owning export_s3_bucket, when it is another account's bucket.",
+    ),
+    Setting(
+        "export_s3_sse_algorithm",
+        "string",
+        "Export S3 encryption",
+        "Server-side encryption of the exported objects: AES256 or KMS (with export_s3_kms_key_id).",
+        choices=("AES256", "KMS"),
+    ),
+    Setting(
+        "export_s3_kms_key_id",
+        "string",
+        "Export KMS key ID",
+        "KMS key that encrypts the exported objects (export_s3_sse_algorithm KMS); the tap needs kms:Decrypt on it.",
+    ),
+    Setting(
+        "s3_endpoint_url",
+        "string",
+        "S3 endpoint URL",
+        "S3 endpoint to use instead of AWS's (an S3-compatible server or a VPC endpoint); path-style addressing.",
+    ),
+    Setting(
+        "export_poll_seconds",
+        "decimal",
+        "Export poll interval (s)",
+        "Seconds between the first DescribeExport calls while an export runs (then backing off); fractions allowed.",
+        20.0,
+        minimum=0.001,
+    ),
+    Setting(
+        "export_timeout_minutes",
+        "decimal",
+        "Export timeout (min)",
+        "Minutes to wait for an export to complete before the run fails (a later run continues waiting for it).",
+        360.0,
+        minimum=0.001,
+    ),
+    Setting(
+        "export_reuse_max_age_minutes",
+        "decimal",
+        "Reuse exports up to (min)",
+        "Reuse the newest COMPLETED full export of the table no older than this many minutes (found with "
+        "ListExports) instead of requesting one; 0 never reuses.",
+        0.0,
+    ),
+    Setting(
+        "export_format",
+        "string",
+        "Export format",
+        "Format of the exports the tap requests: DYNAMODB_JSON (ION is refused: see docs/exports.md).",
+        "DYNAMODB_JSON",
+        choices=("DYNAMODB_JSON", "ION"),
+    ),
+    Setting(
+        "export_workers",
+        "integer",
+        "Export reader processes",
+        "Processes that read and decode an export's data files in parallel.",
+        2,
+        minimum=1,
+    ),
+    Setting(
         "batch_config",
         "object",
         "Batch files",
@@ -489,12 +572,6 @@ SETTINGS: tuple[Setting, ...] = (
         '{"encoding": {"format": "jsonl", "compression": "gzip" or "none"}, "storage": {"root": '
         '"file:///dir" or "s3://bucket/prefix", "prefix": "name-prefix-"}, "batch_size": records per file, '
         f"default {DEFAULT_BATCH_SIZE}}}; empty for RECORD messages only.",
-    ),
-    Setting(
-        "s3_endpoint_url",
-        "string",
-        "S3 endpoint URL",
-        "S3 endpoint to use instead of AWS's (an S3-compatible server or a VPC endpoint); path-style addressing.",
     ),
 )
 
@@ -534,8 +611,19 @@ class Config:
     stream_lag_warning_hours: float
     number_format: str
     record_format: str
-    batch_config: Optional[BatchConfig]
+    full_table_source: str
+    export_s3_bucket: Optional[str]
+    export_s3_prefix: Optional[str]
+    export_s3_bucket_owner: Optional[str]
+    export_s3_sse_algorithm: Optional[str]
+    export_s3_kms_key_id: Optional[str]
     s3_endpoint_url: Optional[str]
+    export_poll_seconds: float
+    export_timeout_minutes: float
+    export_reuse_max_age_minutes: float
+    export_format: str
+    export_workers: int
+    batch_config: Optional[BatchConfig]
 
     def secrets(self) -> list[str]:
         """Every configured value that must never be printed."""
@@ -565,6 +653,13 @@ def _check_combinations(values: dict[str, Any]) -> None:
         if endpoint and not endpoint.startswith(("http://", "https://")):
             raise TapError(f"config key {key} must start with http:// or https://, got {endpoint!r}")
     values["batch_config"] = parse_batch_config(values["batch_config"])
+    if values["export_format"] == "ION":
+        raise TapError(
+            "config key export_format ION is not supported: the tap reads DYNAMODB_JSON exports only (they hold the "
+            "same data and parse several times faster); set export_format to DYNAMODB_JSON or leave it unset"
+        )
+    if values["export_s3_kms_key_id"] and values["export_s3_sse_algorithm"] != "KMS":
+        raise TapError("config key export_s3_kms_key_id needs export_s3_sse_algorithm KMS")
     for first, second, rule in _PAIRS:
         if bool(values[first]) != bool(values[second]):
             raise TapError(f"config keys {first} and {second} {rule}")

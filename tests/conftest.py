@@ -10,7 +10,9 @@ DynamoDB Local
 
 S3
     ``s3_server`` (session) is a real S3 server (SeaweedFS ``weed mini``, from
-    ``devtools.s3_server``); ``s3_bucket`` is a fresh bucket name, created.
+    ``devtools.s3_server``); ``s3_bucket`` is a fresh bucket name, created.  ``export_double`` is the
+    export control-plane TEST DOUBLE in front of DynamoDB Local
+    (``devtools.export_double``); ``export_config`` a tap config using it.
 
 Tables
     ``make_table(...)`` creates uniquely named tables and deletes them after
@@ -157,6 +159,31 @@ def s3_bucket(s3_server) -> Iterator[str]:
         client.delete_bucket(Bucket=name)
     except (BotoCoreError, ClientError):  # clean-up only: a left-over bucket dies with the server's temp dir
         pass
+
+
+@pytest.fixture
+def export_double(dynamodb_local, s3_server):
+    """A :class:`devtools.export_double.ExportDouble` (TEST DOUBLE of DynamoDB's export control
+    plane) in front of the session's DynamoDB Local, writing exports into the S3 server; stopped
+    after the test.  Point clients at ``export_double.endpoint_url``; PITR is off for every table
+    until ``export_double.enable_pitr(name)`` (or UpdateContinuousBackups through it)."""
+    from devtools.export_double import ExportDouble
+
+    double = ExportDouble(dynamodb_local.endpoint_url, s3_server.client_kwargs()).start()
+    yield double
+    double.stop()
+
+
+@pytest.fixture
+def export_config(tap_config, export_double, s3_server, s3_bucket) -> TapConfig:
+    """Tap config for export tests: ``endpoint_url`` is the export double, ``s3_endpoint_url`` the
+    S3 server, ``export_s3_bucket`` a fresh bucket, polling every 0.05 s."""
+    return tap_config.with_(
+        endpoint_url=export_double.endpoint_url,
+        s3_endpoint_url=s3_server.endpoint_url,
+        export_s3_bucket=s3_bucket,
+        export_poll_seconds=0.05,
+    )
 
 
 # --------------------------------------------------------------------------

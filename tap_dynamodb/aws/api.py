@@ -23,6 +23,7 @@ from . import wire
 from .errors import ACCESS_DENIED, AUTH_ERRORS, NOT_FOUND, error_code
 
 GET_RECORDS_LIMIT = 1000
+LIST_EXPORTS_PAGE = 25  # ListExports' MaxResults limit
 PRESIGNED_SECONDS = 3600  # a data file is fetched right after its URL is signed
 DELETE_BATCH = 1000  # DeleteObjects' limit
 
@@ -98,6 +99,36 @@ class DynamoDB:
             )
         page = Page(answer.get("Items", []), answer.get("LastEvaluatedKey"), wire.numbers_checked(response))
         return ScanAnswer(page, consumed_units(answer))
+
+    # ---- exports to S3 (aws/exports.py drives them) ----
+
+    def describe_continuous_backups(self, table_name: str) -> dict[str, Any]:
+        """DescribeContinuousBackups' `ContinuousBackupsDescription` (PITR status and window)."""
+        answer: dict[str, Any] = self._client.describe_continuous_backups(TableName=table_name)
+        description: dict[str, Any] = answer["ContinuousBackupsDescription"]
+        return description
+
+    def export_table_to_point_in_time(self, params: dict[str, Any]) -> dict[str, Any]:
+        """ExportTableToPointInTime's `ExportDescription`."""
+        description: dict[str, Any] = self._client.export_table_to_point_in_time(**params)["ExportDescription"]
+        return description
+
+    def describe_export(self, export_arn: str) -> dict[str, Any]:
+        """DescribeExport's `ExportDescription`."""
+        description: dict[str, Any] = self._client.describe_export(ExportArn=export_arn)["ExportDescription"]
+        return description
+
+    def list_exports(self, table_arn: str) -> list[dict[str, Any]]:
+        """Every ExportSummary of the table, following NextToken (botocore has no paginator for it)."""
+        summaries: list[dict[str, Any]] = []
+        params: dict[str, Any] = {"TableArn": table_arn, "MaxResults": LIST_EXPORTS_PAGE}
+        while True:
+            page = self._client.list_exports(**params)
+            summaries.extend(page.get("ExportSummaries") or [])
+            token = page.get("NextToken")
+            if not token:
+                return summaries
+            params["NextToken"] = token
 
 
 class S3:

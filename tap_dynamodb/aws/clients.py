@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any, Optional
+from typing import Any, Optional, cast
 
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import NoCredentialsError, PartialCredentialsError
@@ -42,8 +42,9 @@ class Clients:
         if service == "s3":
             endpoint = self.config.s3_endpoint_url
             style = "path" if endpoint else "auto"  # S3-compatible servers rarely have per-bucket host names
-            s3_options: Any = {"addressing_style": style}
-            botocore_config = botocore_config.merge(BotoConfig(s3=s3_options, signature_version="s3v4"))
+            botocore_config = botocore_config.merge(
+                BotoConfig(s3=cast(Any, {"addressing_style": style}), signature_version="s3v4")
+            )
         try:
             client = self.session.create_client(
                 service, endpoint_url=endpoint, region_name=self.config.region_name, config=botocore_config

@@ -58,9 +58,14 @@ def client_config(config: Config, pool_size: int) -> BotoConfig:
 
 
 def attempt_failure(
-    response: Optional[tuple[Any, Any]] = None, caught_exception: Optional[BaseException] = None
+    response: Optional[tuple[Any, Any]] = None,
+    caught_exception: Optional[BaseException] = None,
+    streaming: bool = False,
 ) -> Optional[str]:
-    """Why an attempt failed, in a few words (None when it succeeded)."""
+    """Why an attempt failed, in a few words (None when it succeeded).
+
+    A streaming answer (S3's GetObject) is not checked for a cut-off body here: reading it to
+    check would consume it; its reader checks the length itself (botocore's StreamingBody)."""
     if caught_exception is not None:
         return type(caught_exception).__name__
     if response is None:
@@ -68,6 +73,8 @@ def attempt_failure(
     http_response, parsed = response
     status = getattr(http_response, "status_code", 0)
     if status < 300:
+        if streaming:
+            return None
         return None if wire.body_complete(http_response.headers, http_response.content) else TRUNCATED
     code = (parsed or {}).get("Error", {}).get("Code")
     return f"HTTP {status} {code}" if code and code != str(status) else f"HTTP {status}"
@@ -78,6 +85,10 @@ def _error_code(response: Optional[tuple[Any, Any]]) -> Optional[str]:
         return None
     code = (response[1] or {}).get("Error", {}).get("Code")
     return str(code) if code else None
+
+
+def _streaming(operation: Any) -> bool:
+    return bool(getattr(operation, "has_streaming_output", False))
 
 
 def backoff_delay(attempts: int) -> float:
@@ -103,6 +114,7 @@ def install_retry_policy(client: Any, max_attempts: int) -> None:
         response: Any = None,
         caught_exception: Any = None,
         attempts: int = 1,
+        operation: Any = None,
         **_ignored: Any,
     ) -> None:
         nonlocal answered
@@ -112,16 +124,18 @@ def install_retry_policy(client: Any, max_attempts: int) -> None:
         unreachable = isinstance(caught_exception, EndpointConnectionError) and not answered
         if unreachable and attempts >= min(UNREACHABLE_ATTEMPTS, max_attempts):
             raise caught_exception  # no retry: the caller turns it into "cannot connect to ..."
-        request_dict["context"][RETRY_CAUSE] = attempt_failure(response, caught_exception)
+        request_dict["context"][RETRY_CAUSE] = attempt_failure(response, caught_exception, _streaming(operation))
         request_dict["context"][RETRY_BUDGET] = (
             min(UNREACHABLE_ATTEMPTS, max_attempts) if unreachable else budget_for(response, max_attempts)
         )
 
-    def retry_beyond_botocore(response: Any = None, attempts: int = 1, **_ignored: Any) -> Optional[float]:
+    def retry_beyond_botocore(
+        response: Any = None, attempts: int = 1, operation: Any = None, **_ignored: Any
+    ) -> Optional[float]:
         """A delay for the failures botocore would not retry (or not as long); None leaves it to botocore."""
         if response is None:
             return None
-        if attempt_failure(response) == TRUNCATED and attempts < max_attempts:
+        if attempt_failure(response, None, _streaming(operation)) == TRUNCATED and attempts < max_attempts:
             return backoff_delay(attempts)
         if _error_code(response) == LIMIT_EXCEEDED and max_attempts <= attempts < budget_for(response, max_attempts):
             return backoff_delay(attempts)

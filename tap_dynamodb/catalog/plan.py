@@ -6,7 +6,8 @@ Column selection (field metadata or Stitch's projection keys, see projection.py)
 Projection, and the plan's schema keeps only the top-level properties it reads. A stream
 whose top-level metadata names `tap-dynamodb.index-name` is a secondary-index "view"
 (see discover) read with Scan's IndexName. `tap-dynamodb.filter-expression` (with
-`tap-dynamodb.expression-values`) becomes the stream's RowFilter (values/filters.py).
+`tap-dynamodb.expression-values`) becomes the stream's RowFilter (values/filters.py);
+`tap-dynamodb.full-table-source` (scan or export) says where a full read comes from.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class StreamPlan:
     projection: Optional[projection_mod.Projection]
     record_format: Optional[str] = None  # tap-dynamodb.record-format (values/packed.py); None: the config's
     row_filter: Optional[filters.RowFilter] = None  # tap-dynamodb.filter-expression (values/filters.py)
+    full_table_source: Optional[str] = None  # tap-dynamodb.full-table-source: scan or export; None: the config's
 
 
 def metadata_map(entry_metadata: Any) -> Metadata:
@@ -74,6 +76,26 @@ def _check_catalog(raw: Any) -> list[dict[str, Any]]:
 
 
 VALID_METHODS_KEY = "tap-dynamodb.valid-replication-methods"
+FULL_TABLE_SOURCE_KEY = "tap-dynamodb.full-table-source"
+SCAN = "scan"
+EXPORT = "export"
+FULL_TABLE_SOURCES = (SCAN, EXPORT)
+
+
+def _full_table_source(stream_id: str, top: dict[str, Any], index_name: Optional[str]) -> Optional[str]:
+    """The stream's metadata full-table source (None: the config's); TapError for a bad value or an exported view."""
+    value = top.get(FULL_TABLE_SOURCE_KEY)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or value.strip().lower() not in FULL_TABLE_SOURCES:
+        raise TapError(f"stream {stream_id}: metadata {FULL_TABLE_SOURCE_KEY} must be scan or export, got {value!r}")
+    source = value.strip().lower()
+    if source == EXPORT and index_name:
+        raise TapError(
+            f"stream {stream_id} reads secondary index {index_name}, and DynamoDB exports whole tables only; "
+            f"set its {FULL_TABLE_SOURCE_KEY} to scan (or remove it)"
+        )
+    return source
 
 
 def _default_method(entry: dict[str, Any], top: dict[str, Any], default: str) -> str:
@@ -171,6 +193,7 @@ def selected_streams(raw_catalog: Any, default_method: str = FULL_TABLE) -> list
                 projection=projection,
                 record_format=packed.check_record_format(stream_id, top.get(packed.METADATA_KEY)),
                 row_filter=row_filter,
+                full_table_source=_full_table_source(stream_id, top, index_name),
             )
         )
     if entries and not plans:

@@ -16,7 +16,9 @@ Scan page or GetRecords answer, so the hot loop over items is untouched.
 
 At the end, `Report.log_summary()` prints one line per stream: method, records,
 pages/shards, TTL deletes skipped (LOG_BASED, with ttl_deletes: skip), seconds, records/s,
-lag and margin (LOG_BASED) and where it started (first run, resumed from a bookmark, reset...).
+lag and margin (LOG_BASED) and where it started (first run, resumed from a bookmark, reset...);
+then, for each stream whose full read came from a DynamoDB export, one line with the export's
+ARN, whether it was new, reused or resumed, the wait for it, files, bytes and items read.
 It replaces Stitch's "loading report" for people running by hand.
 
 Lag and margin (LOG_BASED, from each GetRecords page's first and last ApproximateCreationDateTime,
@@ -99,6 +101,29 @@ def change_time(record: dict[str, Any]) -> Optional[float]:
 SCAN = "scan"
 CHANGES = "changes"
 
+NEW_EXPORT = "new"
+REUSED_EXPORT = "reused"
+RESUMED_EXPORT = "resumed"
+
+
+@dataclass
+class ExportReport:
+    """A full read from a DynamoDB export: which export, whether this run asked for it, and what it read."""
+
+    export_arn: str
+    origin: str  # new, reused (an existing export found with ListExports) or resumed (from the bookmark)
+    wait_seconds: float = 0.0  # waiting for the export to complete
+    files: int = 0  # data files of the export
+    files_read: int = 0  # ... read to their end in this run
+    bytes_read: int = 0  # gzip bytes of those files
+    items: int = 0  # records written from the export in this run
+
+    def line(self, stream: str) -> str:
+        return (
+            f"export of {stream}: {self.export_arn} ({self.origin}), waited {format_duration(self.wait_seconds)}, "
+            f"{self.files_read} of {self.files} files, {self.bytes_read} bytes, {self.items} items"
+        )
+
 
 @dataclass
 class StreamReport:
@@ -126,6 +151,7 @@ class StreamReport:
     newest_change: Optional[float] = None  # ... and of the newest
     lag: Optional[float] = None  # seconds, set by Report.lag(): age of the newest change as reading ended
     margin: Optional[float] = None  # seconds of the 24-hour retention left at the start (Report.lag())
+    export: Optional[ExportReport] = None  # when a full read came from a DynamoDB export
 
     def __post_init__(self) -> None:
         self.last_point = self.phase_started = self.started
@@ -259,6 +285,34 @@ class Report:
             )
         return entry
 
+    def export_started(self, stream: str, export_arn: str, origin: str, wait_seconds: float, files: int) -> None:
+        """A full read from an export begins (after waiting `wait_seconds` for it)."""
+        entry = self._entry(stream)
+        entry.export = ExportReport(export_arn, origin, wait_seconds, files)
+        metrics.export_wait(stream, export_arn, origin, wait_seconds)
+
+    def export_file(self, stream: str, file_bytes: int) -> None:
+        """One data file of the stream's export has been read to its end."""
+        export = self._entry(stream).export
+        if export is not None:
+            export.files_read += 1
+            export.bytes_read += file_bytes
+
+    def export_finished(self, stream: str) -> None:
+        """The export read ends: its counters as metric points, and one line in the log."""
+        entry = self._entry(stream)
+        if entry.export is not None:
+            metrics.export_read(stream, entry.export.export_arn, entry.export.files_read, entry.export.bytes_read,
+                                entry.export.items)
+            LOGGER.info("Read %s", entry.export.line(stream))
+
+    def export_records(self, stream: str, records: int) -> None:
+        """A chunk of `records` records from the stream's export has been written (called per chunk)."""
+        entry = self._entry(stream)
+        if entry.export is not None:
+            entry.export.items += records
+        self.page(stream, records)
+
     def ttl_deletes_skipped(self, stream: str, count: int) -> None:
         """LOG_BASED: `count` TTL deletes were left out (ttl_deletes: skip)."""
         self._entry(stream).ttl_deletes_skipped += count
@@ -317,7 +371,9 @@ class Report:
                 )
             )
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
-        return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1] for row in rows]
+        lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1] for row in rows]
+        lines.extend(e.export.line(e.stream) for e in self.streams.values() if e.export is not None)
+        return lines
 
     def log_summary(self) -> None:
         lines = self.summary_lines()

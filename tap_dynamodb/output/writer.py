@@ -70,25 +70,58 @@ class MessageWriter:
         self._out.write(orjson.dumps({"type": "STATE", "value": value}) + b"\n")
         self._out.flush()
 
-    def records(self, stream: str, records: Iterable[Dict[str, Any]], version: Optional[int],
-                time_extracted: Optional[str] = None) -> int:
+    def records(
+        self,
+        stream: str,
+        records: Iterable[Dict[str, Any]],
+        version: Optional[int],
+        time_extracted: Optional[str] = None,
+    ) -> int:
         """Write many RECORDs of one stream; the envelope is encoded once, not per record."""
-        head = b'{"type":"RECORD","stream":' + orjson.dumps(stream) + b',"record":'
-        tail = b""
-        if version is not None:
-            tail += b',"version":' + str(int(version)).encode()
-        if time_extracted:
-            tail += b',"time_extracted":"' + time_extracted.encode() + b'"'
-        tail += b"}\n"
-        dumps = orjson.dumps
-        buffer = self._buffer
-        count = 0
-        for record in records:
-            buffer += head
-            buffer += dumps(record)
-            buffer += tail
-            count += 1
+        count = append_records(self._buffer, stream, records, version, time_extracted)
         self.records_written += count
-        if len(buffer) >= self._flush_bytes:
+        if len(self._buffer) >= self._flush_bytes:
             self._drain()
         return count
+
+    def raw(self, lines: bytes, count: int) -> int:
+        """Write RECORD lines encoded elsewhere (by record_lines, in an export reader process); `count` of them."""
+        self._buffer += lines
+        self.records_written += count
+        if len(self._buffer) >= self._flush_bytes:
+            self._drain()
+        return count
+
+
+def append_records(
+    buffer: bytearray,
+    stream: str,
+    records: Iterable[Dict[str, Any]],
+    version: Optional[int],
+    time_extracted: Optional[str] = None,
+) -> int:
+    """Append RECORD lines of one stream to `buffer`; the number appended."""
+    head = b'{"type":"RECORD","stream":' + orjson.dumps(stream) + b',"record":'
+    tail = b""
+    if version is not None:
+        tail += b',"version":' + str(int(version)).encode()
+    if time_extracted:
+        tail += b',"time_extracted":"' + time_extracted.encode() + b'"'
+    tail += b"}\n"
+    dumps = orjson.dumps
+    count = 0
+    for record in records:
+        buffer += head
+        buffer += dumps(record)
+        buffer += tail
+        count += 1
+    return count
+
+
+def record_lines(
+    stream: str, records: Iterable[Dict[str, Any]], version: Optional[int], time_extracted: Optional[str] = None
+) -> bytes:
+    """RECORD lines exactly as MessageWriter.records writes them: pure, so another process can encode them."""
+    buffer = bytearray()
+    append_records(buffer, stream, records, version, time_extracted)
+    return bytes(buffer)

@@ -43,7 +43,15 @@ STREAM_ARN = "stream_arn"
 SHARD_POSITIONS = "shard_seq_numbers"
 FINISHED_SHARDS = "finished_shards"
 BATCH_PARTS = "batch_parts"
+EXPORT = "export"  # ExportProgress, an object
+LAST_EXPORT_TIME = "last_export_time"
+EXPORT_ARN = "export_arn"
+EXPORT_TIME = "export_time"
+EXPORT_FILES_DONE = "files_done"
+EXPORT_FILE_LINES = "file_lines"
 _KNOWN = (
+    EXPORT,
+    LAST_EXPORT_TIME,
     VERSION,
     INITIAL_COMPLETE,
     METHOD,
@@ -230,6 +238,99 @@ class ShardBookmarks:
         )
 
 
+_EXPORT_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def _export_time(value: Any, name: str) -> Optional[str]:
+    if value is None:
+        return None
+    try:
+        dt.datetime.strptime(value, _EXPORT_TIME_FORMAT)
+    except (TypeError, ValueError):
+        raise BadBookmark(
+            f"state bookmark {name} {value!r} is not a UTC time like 2026-12-01T10:00:00.000000Z"
+        ) from None
+    return str(value)
+
+
+@dataclass
+class ExportProgress:
+    """How far a full read from a DynamoDB export has come (full_table_source export).
+
+    `export_time` is set first (AWS's time the export is requested for, so that a run killed
+    before it learns the ARN requests the same export again: the same ClientToken), then
+    `export_arn`. `files_done`: indexes (positions in manifest-files.json) of the data files
+    whose records are all written; `file_lines`: file index as text → lines of that file
+    written so far, for files in progress. Empty when no export read is in progress.
+    """
+
+    export_arn: Optional[str] = None
+    export_time: Optional[str] = None
+    files_done: Optional[list[int]] = None
+    file_lines: Optional[dict[str, int]] = None
+
+    @property
+    def in_progress(self) -> bool:
+        return self.export_arn is not None or self.export_time is not None
+
+    def lines_done(self, index: int) -> int:
+        """Lines of file `index` already written (0 when none)."""
+        return (self.file_lines or {}).get(str(index), 0)
+
+    def is_done(self, index: int) -> bool:
+        return index in (self.files_done or ())
+
+    def chunk_written(self, index: int, line: int, file_done: bool) -> None:
+        """The records of file `index` up to `line` are written; `file_done` when that was its last line."""
+        lines = self.file_lines = self.file_lines if self.file_lines is not None else {}
+        if file_done:
+            lines.pop(str(index), None)
+            done = self.files_done = self.files_done if self.files_done is not None else []
+            if index not in done:
+                done.append(index)
+        else:
+            lines[str(index)] = line
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> ExportProgress:
+        if raw is None:
+            return cls()
+        if not isinstance(raw, dict):
+            raise BadBookmark(f"state bookmark {EXPORT} must be an object")
+        arn = raw.get(EXPORT_ARN)
+        if arn is not None and not (isinstance(arn, str) and "/export/" in arn):
+            raise BadBookmark(f"state bookmark {EXPORT}.{EXPORT_ARN} {arn!r} is not an export ARN")
+        done = raw.get(EXPORT_FILES_DONE)
+        if done is not None and not (isinstance(done, list) and all(_whole_number(i) and i >= 0 for i in done)):
+            raise BadBookmark(f"state bookmark {EXPORT}.{EXPORT_FILES_DONE} must be a list of data file indexes")
+        lines = raw.get(EXPORT_FILE_LINES)
+        if lines is not None and not (
+            isinstance(lines, dict)
+            and all(isinstance(k, str) and k.isdigit() and _whole_number(v) and v >= 0 for k, v in lines.items())
+        ):
+            raise BadBookmark(
+                f"state bookmark {EXPORT}.{EXPORT_FILE_LINES} must map data file indexes to lines written"
+            )
+        if arn is None and (done or lines):
+            raise BadBookmark(f"state bookmark {EXPORT} has file progress but no {EXPORT_ARN}")
+        return cls(
+            arn,
+            _export_time(raw.get(EXPORT_TIME), f"{EXPORT}.{EXPORT_TIME}"),
+            list(done) if done is not None else None,
+            dict(lines) if lines is not None else None,
+        )
+
+    def to_dict(self) -> Optional[JsonDict]:
+        if not self.in_progress:
+            return None
+        return _present(
+            (EXPORT_ARN, self.export_arn),
+            (EXPORT_TIME, self.export_time),
+            (EXPORT_FILES_DONE, self.files_done),
+            (EXPORT_FILE_LINES, self.file_lines),
+        )
+
+
 @dataclass
 class Bookmark:
     """Everything the state says about one stream."""
@@ -240,6 +341,9 @@ class Bookmark:
     success_timestamp: Optional[str] = None
     scan: ScanProgress = field(default_factory=ScanProgress)
     shards: ShardBookmarks = field(default_factory=ShardBookmarks)
+    export: ExportProgress = field(default_factory=ExportProgress)
+    # The ExportTime of the last export read completely (LOG_BASED: where a bridge by incremental export starts).
+    last_export_time: Optional[str] = None
     extra: JsonDict = field(default_factory=dict)  # keys this tap does not know, kept as they came
 
     def is_empty(self) -> bool:
@@ -267,6 +371,8 @@ class Bookmark:
             success_timestamp=raw.get(SUCCESS),
             scan=ScanProgress.from_dict(raw),
             shards=ShardBookmarks.from_dict(raw),
+            export=ExportProgress.from_dict(raw.get(EXPORT)),
+            last_export_time=_export_time(raw.get(LAST_EXPORT_TIME), LAST_EXPORT_TIME),
             extra={k: copy.deepcopy(v) for k, v in raw.items() if k not in _KNOWN},
         )
 
@@ -278,6 +384,8 @@ class Bookmark:
                 (INITIAL_COMPLETE, self.initial_full_table_complete),
                 (METHOD, self.last_replication_method),
                 (SUCCESS, self.success_timestamp),
+                (EXPORT, self.export.to_dict()),
+                (LAST_EXPORT_TIME, self.last_export_time),
             )
         )
         out.update(self.scan.to_dict())

@@ -1,4 +1,7 @@
-"""FULL_TABLE replication: a resumable (optionally parallel) Scan with Stitch's table versions.
+"""FULL_TABLE replication: a resumable (optionally parallel) Scan, or an export read, with Stitch's table versions.
+
+Where the items come from is the stream's full-table source (replication/exports.py): Scan, or
+a DynamoDB export to S3, bookmarked in bookmarks.ExportProgress; versions follow the same rule.
 
 Bookmarks (bookmarks.ScanProgress), written after the records of every page:
 - one segment: the last evaluated key, as Stitch writes it, so a Stitch state resumes here;
@@ -35,7 +38,7 @@ from typing import Any, Optional
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..aws.errors import NOT_FOUND, VALIDATION, describe_aws_error, error_code, error_message
-from ..catalog.plan import StreamPlan
+from ..catalog.plan import EXPORT, StreamPlan
 from ..errors import TapError
 from ..page import WireItem
 from ..readers.capacity import limiter_for
@@ -43,8 +46,9 @@ from ..readers.scan import parallel_pages
 from ..values.decoder import ItemDecoder
 from ..values.filters import FILTER_KEY
 from .batches import SegmentParts
-from .bookmarks import ScanProgress
+from .bookmarks import ExportProgress, ScanProgress
 from .context import SyncContext
+from .exports import export_to_output, full_table_source
 from .pages import write_page
 from .records import item_decoder
 
@@ -209,27 +213,50 @@ def _start_batch_scan(ctx: SyncContext, plan: StreamPlan, scan: ScanProgress, ol
     scan.batch_parts = {}
 
 
-def sync_full_table(ctx: SyncContext, plan: StreamPlan, table: dict[str, Any]) -> int:
-    """One full scan of a stream (FULL_TABLE, or LOG_BASED's), with the version rule of the module docstring."""
+def sync_full_table(
+    ctx: SyncContext, plan: StreamPlan, table: dict[str, Any], fresh_after: Optional[float] = None
+) -> int:
+    """One full read of a stream (FULL_TABLE, or LOG_BASED's), by Scan or from an export
+    (replication/exports.py), with the version rule of the module docstring.
+
+    `fresh_after` (LOG_BASED, export source): the export must be new and not older than that
+    (epoch seconds: the newest change the noted stream position covers).
+    """
+    from_export = full_table_source(ctx, plan) == EXPORT
     bookmark = ctx.state.bookmark(plan.stream_id)
-    if bookmark.version is None and bookmark.scan.in_progress:
+    other = bookmark.scan.in_progress if from_export else bookmark.export.in_progress
+    if other:
+        LOGGER.warning(
+            "The state's bookmark for %s holds an unfinished %s, but the stream now reads from %s: starting over",
+            plan.stream_id,
+            "scan" if from_export else "export read",
+            "an export" if from_export else "a scan",
+        )
+        bookmark.scan, bookmark.export = ScanProgress(), ExportProgress()
+    progress = bookmark.export if from_export else bookmark.scan
+    if bookmark.version is None and progress.in_progress:
         # The records before this bookmark went out under an unknown version; a fresh version
         # activated after only the rest would make a versioning target delete them.
         LOGGER.warning(
-            "The state's scan bookmark for %s has no version: reading the table from the start", plan.stream_id
+            "The state's %s bookmark for %s has no version: reading the table from the start",
+            "export" if from_export else "scan",
+            plan.stream_id,
         )
-        bookmark.scan = ScanProgress()
+        bookmark.scan, bookmark.export = ScanProgress(), ExportProgress()
     first_version = bookmark.version is None
-    resumed = bookmark.scan.in_progress  # (never a first version, after the lines above)
+    resumed = progress.in_progress and not other  # (never a first version, after the lines above)
     version = bookmark.version if resumed and bookmark.version is not None else int(time.time() * 1000)
-    if ctx.batches is not None and not resumed:
+    if ctx.batches is not None and not resumed and not from_export:
         _start_batch_scan(ctx, plan, bookmark.scan, bookmark.version)
     bookmark.version = version
     ctx.save_state()
     if first_version:
         ctx.writer.activate_version(plan.name, version)
     ctx.report.scan_started(plan.name, resumed)
-    count = scan_to_output(ctx, plan, table, version)
+    if from_export:
+        count = export_to_output(ctx, plan, table, version, fresh_after)
+    else:
+        count = scan_to_output(ctx, plan, table, version)
     if not first_version:
         ctx.writer.activate_version(plan.name, version)
     bookmark.initial_full_table_complete = True

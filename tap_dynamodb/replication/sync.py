@@ -1,7 +1,7 @@
 """The sync run: every selected stream in catalog order, resuming the one a run stopped in.
 
 Before any output, every selected stream's bookmark is checked and every selected table is
-described, so that a bad bookmark or a table that is gone or unreadable fails the run at once
+described (and, for streams read from exports, the bucket and point-in-time recovery checked), so that a bad bookmark or a table that is gone or unreadable fails the run at once
 with its name. A stream whose replication method changed since the last run is reset
 (table-level reset) and replicated from scratch. SCHEMA, STATE and the report are written
 here; the methods (full_table, log_based) write records and bookmarks.
@@ -25,6 +25,7 @@ from ..output.report import item_count, start_origin
 from ..timestamps import utc_now_iso
 from ..values.changes import with_deleted_at
 from .context import SyncContext
+from .exports import check_exports
 from .full_table import check_filter, sync_full_table
 from .log_based import check_table, sync_log_based
 from .records import first_schema
@@ -61,6 +62,7 @@ def _describe_selected(ctx: SyncContext, plans: list[StreamPlan]) -> dict[str, d
             check_table(plan, tables[plan.table_name])  # refuse before any output
     for plan in plans:
         check_filter(ctx, plan)  # a Limit-1 Scan: DynamoDB's verdict on the filter expression
+    check_exports(ctx, plans)  # bucket, HeadBucket, point-in-time recovery
     return tables
 
 

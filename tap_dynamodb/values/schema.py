@@ -155,3 +155,24 @@ def numbers_as_text(schema: Schema) -> Schema:
     if isinstance(items, dict):
         out["items"] = numbers_as_text(items)
     return out
+
+
+def widen_properties(into: Schema, other: Schema) -> bool:
+    """Merge `other`'s properties into `into`'s, in place; True when any of them widened.
+
+    For schemas widened elsewhere (an export reader process widens its own copy): a property
+    `other` holds as `into` does is left as it is, so a schema that did not widen is not rewritten.
+    """
+    if is_open(into) or is_open(other):
+        return False
+    properties = into["properties"]
+    widened = False
+    for name, sub in other["properties"].items():
+        mine = properties.get(name)
+        if mine == sub:
+            continue
+        merged = merge(mine, sub)
+        if mine is None or merged != merge(mine, mine):
+            properties[name] = merged
+            widened = True
+    return widened
