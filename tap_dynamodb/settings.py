@@ -39,8 +39,8 @@ CAPABILITIES = ("catalog", "discover", "state", "properties", "about", "log-base
 
 # Records per batch file. An SDK target reads a whole file into memory before loading it
 # (target-postgres: ~620 MB at 100 000 of the bench's items, ~145 MB at 10 000, as on the RECORD
-# path), and smaller files let it load one while the tap writes the next: 10 000 was as fast end to
-# end as 100 000 (docs/benchmark.md). It is also the Meltano SDK's default.
+# path); bigger files load somewhat faster (fewer merges), so memory to spare buys throughput by
+# raising it (docs/benchmark.md). 10 000 is also the Meltano SDK's default.
 DEFAULT_BATCH_SIZE = 10_000
 BATCH_COMPRESSIONS = ("gzip", "none")
 
