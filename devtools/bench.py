@@ -14,6 +14,12 @@ the ratios compare CPU per item of medians from the same run.
     make bench                              # 100k items, 3 runs
     make bench BENCH_ARGS="--runs 5"
     make bench BENCH_ARGS="--million"       # also: peak RSS at 1M items (loads once, minutes)
+    make bench BENCH_ARGS="--batch-only --items 1000000"   # BATCH files vs RECORD lines, and into target-postgres
+
+`--batch` (or `--batch-only`) adds the batch_config suite: the FULL_TABLE run as RECORD lines to
+/dev/null against the same run into batch files (gzip and none), then each end to end into
+MeltanoLabs target-postgres on a private PostgreSQL server (wall time, rows/s, the tap's CPU and
+peak RSS).
 """
 
 from __future__ import annotations
@@ -528,6 +534,187 @@ def log_based_suite(
     ]
 
 
+# --------------------------------------------------------------------------
+# BATCH messages (batch_config) against RECORD lines
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class PipelineSample:
+    items: int
+    wall: float  # until the target exited
+    tap: Sample
+    target_cpu: float
+    target_rss_mb: float
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.items / self.wall if self.wall else float("nan")
+
+
+def _error_lines(text: str) -> str:
+    """The target's error, without the bound parameters SQLAlchemy appends (every row of the batch)."""
+    return "\n".join(line[:500] for line in text.splitlines() if "Error" in line or "error" in line)[-3000:]
+
+
+def measure_pipeline(tap_cmd: list[str], target_cmd: list[str], env: dict[str, str]) -> PipelineSample:
+    """`tap | target`: end-to-end wall time; the tap's CPU and peak RSS, the target's CPU (os.wait4 each)."""
+    with tempfile.TemporaryFile() as tap_err, tempfile.TemporaryFile() as target_err:
+        started = time.perf_counter()
+        tap = subprocess.Popen(tap_cmd, cwd=str(REPO_ROOT), env=env, stdout=subprocess.PIPE, stderr=tap_err)
+        target = subprocess.Popen(
+            target_cmd, stdin=tap.stdout, stdout=subprocess.DEVNULL, stderr=target_err, env=env, cwd=str(REPO_ROOT)
+        )
+        assert tap.stdout is not None
+        tap.stdout.close()
+        _, tap_status, tap_usage = os.wait4(tap.pid, 0)
+        tap_wall = time.perf_counter() - started
+        _, target_status, target_usage = os.wait4(target.pid, 0)
+        wall = time.perf_counter() - started
+        tap.returncode, target.returncode = (
+            os.waitstatus_to_exitcode(tap_status),
+            os.waitstatus_to_exitcode(target_status),
+        )
+        tap_err.seek(0)
+        target_err.seek(0)
+        tap_text = tap_err.read().decode(errors="replace")
+        if tap.returncode or target.returncode:
+            raise BenchError(
+                f"pipeline failed (tap {tap.returncode}, target {target.returncode}):\n{tap_text[-2000:]}\n"
+                f"{_error_lines(target_err.read().decode(errors='replace'))}"
+            )
+    items = sum(int(n) for n in re.findall(r"Finished \w+ sync of \S+: (\d+) records", tap_text))
+    tap_sample = Sample(items, tap_wall, tap_usage.ru_utime + tap_usage.ru_stime, tap_usage.ru_maxrss / 1024)
+    return PipelineSample(
+        items, wall, tap_sample, target_usage.ru_utime + target_usage.ru_stime, target_usage.ru_maxrss / 1024
+    )
+
+
+def _batch_setting(root: Path, compression: str, batch_size: Optional[int]) -> dict:
+    setting: dict = {"encoding": {"format": "jsonl", "compression": compression}, "storage": {"root": f"file://{root}"}}
+    if batch_size:
+        setting["batch_size"] = batch_size
+    return setting
+
+
+# name → (compression, batch_size); None: RECORD lines. The default batch_size (10 000), and ten
+# times it: bigger files cost the target memory (it reads a whole file before loading it) and stop
+# it loading one file while the tap writes the next.
+BATCH_VARIANTS: dict[str, Optional[tuple[str, Optional[int]]]] = {
+    "RECORD lines": None,
+    "BATCH gzip": ("gzip", None),
+    "BATCH none": ("none", None),
+    "BATCH gzip, 100000 per file": ("gzip", 100_000),
+}
+
+
+def _dir_megabytes(root: Path) -> float:
+    return sum(p.stat().st_size for p in root.iterdir()) / 1e6 if root.is_dir() else 0.0
+
+
+def batch_suite(server: BenchDatabase, workdir: Path, table: TableSpec, runs: int) -> list:
+    """RECORD lines vs batch files (BATCH_VARIANTS): the tap alone, then end to end into target-postgres."""
+    from devtools.postgres import PostgresServer
+    from devtools.tool_venvs import ensure_tool
+
+    variants = {
+        name: (workdir / f"batches-{index}" if spec else None)
+        for index, (name, spec) in enumerate(BATCH_VARIANTS.items())
+    }
+    files = {}
+    for name, root in variants.items():
+        # number_format string throughout: target-postgres 0.8.1 cannot load the table's number sets as
+        # numbers on either path (an int and a Decimal in one array: psycopg's "integer expected, got Decimal").
+        settings: dict = {"number_format": "string"}
+        spec = BATCH_VARIANTS[name]
+        if root and spec:
+            settings["batch_config"] = _batch_setting(root, *spec)
+        config, catalog = tap_files(workdir, server.endpoint_url, table.name, "FULL_TABLE", **settings)
+        files[name] = (config, catalog)
+    tap_only: dict[str, list[Sample]] = {name: [] for name in variants}
+    sizes: dict[str, float] = {}
+    for run in range(1, runs + 1):
+        for name, root in variants.items():
+            contender = tap_contender(name, *files[name])
+            sample = measure(contender.command, contender.count_pattern, contender.env)
+            tap_only[name].append(sample)
+            if root is not None:
+                sizes[name] = _dir_megabytes(root)
+                shutil.rmtree(root, ignore_errors=True)
+            print(
+                f"  run {run}/{runs} {name} → files/devnull: {sample.wall:.2f} s wall, {sample.us_per_item:.1f} us/item",
+                file=sys.stderr,
+            )
+    medians = {
+        f"tap → {'/dev/null' if root is None else 'files'}, {name}": median_sample(tap_only[name])
+        for name, root in variants.items()
+    }
+
+    target = ensure_tool("target-postgres")
+    e2e: dict[str, list[PipelineSample]] = {name: [] for name in variants}
+    with PostgresServer() as postgres:
+        for run in range(1, runs + 1):
+            for index, (name, root) in enumerate(variants.items()):
+                schema = f"bench_{run}_{index}"
+                target_config = tap_runner.write_json(workdir / f"target-{schema}.json", postgres.target_config(schema))
+                config, catalog = files[name]
+                cmd = [*tap_runner.tap_command(), "--config", str(config), "--catalog", str(catalog)]
+                sample = measure_pipeline(cmd, [str(target), "--config", str(target_config)], tap_runner.local_env())
+                loaded = postgres.query_json(f'select count(*) from {schema}."{table.name}"')
+                if loaded != table.items:
+                    raise BenchError(f"{name}: target-postgres loaded {loaded} rows, expected {table.items}")
+                e2e[name].append(sample)
+                if root is not None:
+                    shutil.rmtree(root, ignore_errors=True)
+                print(
+                    f"  run {run}/{runs} {name} → target-postgres: {sample.wall:.2f} s, {sample.rows_per_second:.0f} rows/s",
+                    file=sys.stderr,
+                )
+
+    def median_pipeline(samples: list[PipelineSample]) -> PipelineSample:
+        return PipelineSample(
+            samples[0].items,
+            statistics.median(s.wall for s in samples),
+            median_sample([s.tap for s in samples]),
+            statistics.median(s.target_cpu for s in samples),
+            statistics.median(s.target_rss_mb for s in samples),
+        )
+
+    pipelines = {name: median_pipeline(samples) for name, samples in e2e.items()}
+    record_tap = medians["tap → /dev/null, RECORD lines"]
+    record_e2e = pipelines["RECORD lines"]
+    lines = [
+        f"### BATCH files vs RECORD lines, FULL_TABLE, {table.items} items (medians of {runs} runs)",
+        "",
+        markdown_table(medians),
+        "",
+        *[
+            f"- {name}: **{medians[f'tap → files, {name}'].us_per_item / record_tap.us_per_item:.2f}×** the tap CPU "
+            f"per item of RECORD lines; {sizes.get(name, 0):.1f} MB of files"
+            for name in variants
+            if variants[name] is not None
+        ],
+        "",
+        (
+            "| end to end into target-postgres | items | wall s | rows/s | tap CPU s | tap CPU µs/item "
+            "| tap peak RSS MB | target CPU s | target peak RSS MB |"
+        ),
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        *[
+            f"| {name} | {p.items} | {p.wall:.2f} | {p.rows_per_second:.0f} | {p.tap.cpu:.2f} | {p.tap.us_per_item:.1f} "
+            f"| {p.tap.rss_mb:.0f} | {p.target_cpu:.2f} | {p.target_rss_mb:.0f} |"
+            for name, p in pipelines.items()
+        ],
+        "",
+        *[
+            f"- {name} end to end: **{record_e2e.wall / p.wall:.2f}×** the rows/s of RECORD lines"
+            for name, p in pipelines.items()
+            if name != "RECORD lines"
+        ],
+    ]
+    return lines
+
+
 def million_suite(workdir: Path, runs: int, small: Sample) -> list:
     """Peak RSS at 1M items: with one segment, as the 100k table gets, and with the automatic count.
 
@@ -568,6 +755,10 @@ def main(argv=None) -> int:
     parser.add_argument("--no-stitch", action="store_true", help="skip Stitch's tap")
     parser.add_argument("--no-log-based", action="store_true", help="skip the LOG_BASED benchmark")
     parser.add_argument(
+        "--batch", action="store_true", help="also: BATCH files vs RECORD lines, and into target-postgres"
+    )
+    parser.add_argument("--batch-only", action="store_true", help="only the BATCH suite (no Stitch, no LOG_BASED)")
+    parser.add_argument(
         "--ab",
         type=Path,
         help="another checkout (with its .venv) whose tap runs interleaved with "
@@ -576,6 +767,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
+    if args.batch_only:
+        args.batch, args.no_stitch, args.no_log_based = True, True, True
 
     CACHE.mkdir(exist_ok=True)
     notes = []
@@ -597,11 +790,14 @@ def main(argv=None) -> int:
         changes = stream_table(workdir)
         tables = [mixed] + ([changes] if not args.no_log_based else [])
         with bench_database(f"ddb-{args.items}", tables, port) as server:
-            lines, tap_sample = full_table_suite(server, workdir, mixed, args.runs, stitch, args.ab)
-            report += lines
+            if not args.batch_only:
+                lines, tap_sample = full_table_suite(server, workdir, mixed, args.runs, stitch, args.ab)
+                report += lines
             if not args.no_log_based:
                 report += ["", *log_based_suite(server, workdir, changes, args.runs, stitch, args.ab)]
-        if args.million:
+            if args.batch:
+                report += ["", *batch_suite(server, workdir, mixed, args.runs)]
+        if args.million and not args.batch_only:
             report += ["", *million_suite(workdir, args.runs, tap_sample)]
     report += [""] + [f"Note: {n}" for n in notes]
     print("\n".join(report))

@@ -36,6 +36,9 @@ class Tool:
 TOOLS = {
     "meltano": Tool(("meltano==4.4.1",), "meltano"),
     "target-postgres": Tool(("meltanolabs-target-postgres==0.8.1",), "target-postgres"),
+    # The same target able to read s3:// BATCH files: the SDK opens them with fsspec, which needs s3fs
+    # (pinned to the target's fsspec) for s3:// and takes the endpoint from AWS_ENDPOINT_URL.
+    "target-postgres-s3": Tool(("meltanolabs-target-postgres==0.8.1", "s3fs==2026.9.0"), "target-postgres"),
     "target-jsonl": Tool(("target-jsonl==0.1.4",), "target-jsonl"),
 }
 

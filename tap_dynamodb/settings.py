@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Optional
+from urllib.parse import urlsplit
 
 from .errors import TapError
 
@@ -33,7 +35,14 @@ _JSON_TYPES = {
     "object": "object",
 }
 
-CAPABILITIES = ("catalog", "discover", "state", "properties", "about", "log-based", "activate-version")
+CAPABILITIES = ("catalog", "discover", "state", "properties", "about", "log-based", "activate-version", "batch")
+
+# Records per batch file. An SDK target reads a whole file into memory before loading it
+# (target-postgres: ~620 MB at 100 000 of the bench's items, ~145 MB at 10 000, as on the RECORD
+# path); bigger files load somewhat faster (fewer merges), so memory to spare buys throughput by
+# raising it (docs/benchmark.md). 10 000 is also the Meltano SDK's default.
+DEFAULT_BATCH_SIZE = 10_000
+BATCH_COMPRESSIONS = ("gzip", "none")
 
 
 # --------------------------------------------------------------------------
@@ -100,6 +109,126 @@ def _as_str_list(key: str, value: Any) -> Optional[list[str]]:
     return value
 
 
+def _as_object(key: str, value: Any) -> Optional[dict[str, Any]]:
+    """Accept a JSON object, or one inside a string (Meltano's environment-variable form)."""
+    if value is None or value == "" or value == {}:
+        return None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise TapError(f"config key {key} holds invalid JSON: {value.strip()!r}") from None
+    if not isinstance(value, dict):
+        raise TapError(f"config key {key} must be an object, got {type(value).__name__}")
+    return value
+
+
+@dataclass(frozen=True)
+class BatchConfig:
+    """The checked `batch_config`: where batch files go and how they are encoded.
+
+    Plain data (no clients), so it can be pickled into the worker processes that write batch
+    files too (output/batch.py). `root` is normalised: `file:///abs/dir` or `s3://bucket/key-prefix`,
+    without a trailing slash.
+    """
+
+    root: str
+    prefix: str = ""
+    compression: str = "gzip"
+    batch_size: int = DEFAULT_BATCH_SIZE
+    format: str = "jsonl"
+
+    @property
+    def is_s3(self) -> bool:
+        return self.root.startswith("s3://")
+
+    @property
+    def local_dir(self) -> str:
+        """The directory of a file:// root."""
+        return self.root[len("file://") :]
+
+    @property
+    def bucket_and_key_prefix(self) -> tuple[str, str]:
+        """(bucket, key prefix ending in / or empty) of an s3:// root."""
+        parts = urlsplit(self.root)
+        path = parts.path.strip("/")
+        return parts.netloc, f"{path}/" if path else ""
+
+    @property
+    def encoding(self) -> dict[str, str]:
+        """The BATCH message's `encoding`."""
+        return {"format": self.format, "compression": self.compression}
+
+
+_BATCH_KEYS: Mapping[str, tuple[str, ...]] = {
+    "batch_config": ("encoding", "storage", "batch_size"),
+    "batch_config.encoding": ("format", "compression"),
+    "batch_config.storage": ("root", "prefix", "params"),
+}
+
+
+def _batch_section(where: str, value: Any) -> dict[str, Any]:
+    """A section of batch_config as a dict, refusing unknown keys (a misspelt one named with the key meant)."""
+    if not isinstance(value, dict):
+        raise TapError(f"config key {where} must be an object, got {type(value).__name__}")
+    known = _BATCH_KEYS[where]
+    for key in value:
+        if key in known:
+            continue
+        meant = min(known, key=lambda name: _distance(_normalized(str(key)), name))
+        close = _distance(_normalized(str(key)), meant) <= 2
+        hint = f"did you mean {where}.{meant}?" if close else f"{where} takes {', '.join(known)}"
+        raise TapError(f"config key {where}.{key} is not a batch_config key; {hint}")
+    return value
+
+
+def _batch_root(root: Any) -> str:
+    where = "batch_config.storage.root"
+    if not isinstance(root, str) or not root.strip():
+        raise TapError(f"config key {where} is missing; set it to file:///a/directory or s3://bucket/prefix")
+    root = root.strip()
+    if root.startswith("s3://"):
+        bucket = urlsplit(root).netloc
+        if not bucket:
+            raise TapError(f"config key {where} {root!r} names no bucket; write s3://bucket/prefix")
+        return root.rstrip("/")
+    if root.startswith("file://"):
+        path = root[len("file://") :]
+        if not path:
+            raise TapError(f"config key {where} {root!r} names no directory; write file:///a/directory")
+        return "file://" + os.path.abspath(os.path.expanduser(path))
+    raise TapError(f"config key {where} must start with file:// or s3://, got {root!r}")
+
+
+def parse_batch_config(raw: Optional[dict[str, Any]]) -> Optional[BatchConfig]:
+    """The SDK-shaped batch_config checked field by field (None: batch files are off)."""
+    if raw is None:
+        return None
+    top = _batch_section("batch_config", raw)
+    encoding = _batch_section("batch_config.encoding", top.get("encoding") or {})
+    storage = _batch_section("batch_config.storage", top.get("storage") or {})
+    file_format = encoding.get("format") or "jsonl"
+    if file_format != "jsonl":
+        raise TapError(
+            f"config key batch_config.encoding.format must be jsonl (the only format written), got {file_format!r}"
+        )
+    compression = encoding.get("compression")
+    compression = "gzip" if compression is None else str(compression).strip().lower()  # smaller files by default
+    if compression not in BATCH_COMPRESSIONS:
+        raise TapError(
+            f"config key batch_config.encoding.compression must be gzip or none, got {encoding.get('compression')!r}"
+        )
+    prefix = storage.get("prefix") or ""
+    if not isinstance(prefix, str) or "/" in prefix:
+        raise TapError(f"config key batch_config.storage.prefix must be a file name prefix without /, got {prefix!r}")
+    if storage.get("params"):
+        LOGGER.warning(
+            "batch_config.storage.params is ignored: the tap writes S3 with its own credentials and s3_endpoint_url"
+        )
+    size = _as_number("batch_config.batch_size", top.get("batch_size"), DEFAULT_BATCH_SIZE, 1, True, False)
+    return BatchConfig(_batch_root(storage.get("root")), prefix, compression, int(size or DEFAULT_BATCH_SIZE))
+
+
 @dataclass(frozen=True)
 class Setting:
     """One config key: its Meltano description and the rule its value is checked by."""
@@ -131,6 +260,8 @@ class Setting:
             return float(number) if self.kind == "decimal" and number is not None else number
         if self.kind == "array":
             return _as_str_list(self.name, value)
+        if self.kind == "object":
+            return _as_object(self.name, value)
         return _as_str(self.name, value)
 
     def _choice(self, value: Any) -> Any:
@@ -151,6 +282,8 @@ class Setting:
         }
         if self.kind == "array":
             schema["items"] = {"type": "string"}
+        if self.name == "batch_config":
+            schema["properties"] = _BATCH_SCHEMA
         if self.choices:
             schema["enum"] = list(self.choices)
         if self.default is not None:
@@ -160,6 +293,22 @@ class Setting:
             schema["writeOnly"] = True
         return schema
 
+
+_BATCH_SCHEMA: dict[str, Any] = {
+    "encoding": {
+        "type": "object",
+        "properties": {
+            "format": {"type": "string", "enum": ["jsonl"]},
+            "compression": {"type": "string", "enum": list(BATCH_COMPRESSIONS)},
+        },
+    },
+    "storage": {
+        "type": "object",
+        "properties": {"root": {"type": "string"}, "prefix": {"type": "string"}},
+        "required": ["root"],
+    },
+    "batch_size": {"type": "integer", "minimum": 1, "default": DEFAULT_BATCH_SIZE},
+}
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("region_name", "string", "AWS region", "AWS region of the tables, e.g. us-east-1.", required=True),
@@ -455,6 +604,15 @@ SETTINGS: tuple[Setting, ...] = (
         "exports instead of re-replicating the table (on_stream_gap applies otherwise).",
         True,
     ),
+    Setting(
+        "batch_config",
+        "object",
+        "Batch files",
+        "FULL_TABLE scans and LOG_BASED initial loads as BATCH messages (Meltano SDK shape): "
+        '{"encoding": {"format": "jsonl", "compression": "gzip" or "none"}, "storage": {"root": '
+        '"file:///dir" or "s3://bucket/prefix", "prefix": "name-prefix-"}, "batch_size": records per file, '
+        f"default {DEFAULT_BATCH_SIZE}}}; empty for RECORD messages only.",
+    ),
 )
 
 BY_NAME: Mapping[str, Setting] = {setting.name: setting for setting in SETTINGS}
@@ -509,6 +667,7 @@ class Config:
     incremental_safety_margin_minutes: float
     incremental_export_view: str
     stream_gap_export_recovery: bool
+    batch_config: Optional[BatchConfig]
 
     def secrets(self) -> list[str]:
         """Every configured value that must never be printed."""
@@ -537,6 +696,7 @@ def _check_combinations(values: dict[str, Any]) -> None:
         endpoint = values[key]
         if endpoint and not endpoint.startswith(("http://", "https://")):
             raise TapError(f"config key {key} must start with http:// or https://, got {endpoint!r}")
+    values["batch_config"] = parse_batch_config(values["batch_config"])
     if values["export_format"] == "ION":
         raise TapError(
             "config key export_format ION is not supported: the tap reads DYNAMODB_JSON exports only (they hold the "

@@ -511,6 +511,12 @@ def target_postgres_bin() -> Path:
 
 
 @pytest.fixture(scope="session")
+def target_postgres_s3_bin() -> Path:
+    """MeltanoLabs ``target-postgres`` with s3fs, so that it reads ``s3://`` BATCH files, in its own venv."""
+    return _tool("target-postgres-s3")
+
+
+@pytest.fixture(scope="session")
 def postgres():
     """A private PostgreSQL server (Debian's binaries) on a free port, session-wide.
     Fails, never skips, when it cannot start."""

@@ -175,3 +175,42 @@ def log_based_setup(tap_config: Any, run_tap: Any, name: str, **config_changes: 
     config = tap_config.with_(tables=[name], **config_changes)
     catalog = select_streams(run_tap("--discover", config=config.path).catalog, name, method="LOG_BASED")
     return config, catalog
+
+
+def batch_config(root: str, compression: str = "gzip", batch_size: Optional[int] = None, prefix: str = "") -> dict:
+    """A `batch_config` setting in the SDK's shape."""
+    config: dict[str, Any] = {
+        "encoding": {"format": "jsonl", "compression": compression},
+        "storage": {"root": root, "prefix": prefix},
+    }
+    if batch_size is not None:
+        config["batch_size"] = batch_size
+    return config
+
+
+def batch_file_lines(data: bytes, compression: Optional[str]) -> list[Any]:
+    """The parsed JSON lines of a batch file's bytes (numbers exact)."""
+    import gzip
+
+    from devtools.tap_runner import parse_message
+
+    text = gzip.decompress(data) if compression == "gzip" else data
+    return [parse_message(line) for line in text.decode().splitlines()]
+
+
+def batch_records(messages: Iterable[dict[str, Any]], s3_client: Any = None) -> list[dict[str, Any]]:
+    """Every record of every file the BATCH messages name, in message order (file:// or, with a client, s3://)."""
+    from urllib.parse import urlsplit
+
+    records: list[dict[str, Any]] = []
+    for message in messages:
+        if message.get("type") != "BATCH":
+            continue
+        for url in message["manifest"]:
+            if url.startswith("file://"):
+                data = open(url[len("file://") :], "rb").read()
+            else:
+                parts = urlsplit(url)
+                data = s3_client.get_object(Bucket=parts.netloc, Key=parts.path.lstrip("/"))["Body"].read()
+            records.extend(batch_file_lines(data, message["encoding"]["compression"]))
+    return records

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any, NamedTuple, Optional
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from ..errors import TapError
 from ..page import Page, WireItem
@@ -25,6 +25,7 @@ from .errors import ACCESS_DENIED, AUTH_ERRORS, NOT_FOUND, error_code
 GET_RECORDS_LIMIT = 1000
 LIST_EXPORTS_PAGE = 25  # ListExports' MaxResults limit
 PRESIGNED_SECONDS = 3600  # a data file is fetched right after its URL is signed
+DELETE_BATCH = 1000  # DeleteObjects' limit
 
 
 class TableNotFound(Exception):
@@ -146,6 +147,7 @@ class S3:
 
     Worker processes get presigned GET URLs rather than a client, so no credentials (and no
     botocore) ever reach them; the parent signs each URL just before it hands the file out.
+    Batch files (output/batch.py) are uploaded from the parent too.
     """
 
     def __init__(self, client: Any):
@@ -169,6 +171,57 @@ class S3:
             "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires_seconds
         )
         return url
+
+    # ---- batch files (output/batch.py) ----
+
+    def check_writable(self, bucket: str, probe_key: str) -> None:
+        """TapError (one line) unless the bucket exists and takes an object from these credentials.
+
+        HeadBucket tells a missing bucket from refused credentials; a small probe object (put, then
+        deleted) proves PutObject is allowed, before any table is read rather than after the first file.
+        """
+        where = f"batch_config.storage.root s3://{bucket}"
+        try:
+            self._client.head_bucket(Bucket=bucket)
+            self._client.put_object(Bucket=bucket, Key=probe_key, Body=b"")
+        except ClientError as exc:
+            code = str(error_code(exc))
+            if code in ("404", "NoSuchBucket", "NotFound"):
+                raise TapError(f"{where}: the bucket does not exist; create it or fix the root") from None
+            if code in ("403",) or code in AUTH_ERRORS or code in ("InvalidAccessKeyId", "SignatureDoesNotMatch"):
+                raise TapError(
+                    f"{where}: S3 refused the credentials ({code}); the tap needs s3:PutObject (and s3:ListBucket, "
+                    "s3:DeleteObject to clean up after a killed run) on it: check the keys, profile or role"
+                ) from None
+            raise TapError(f"{where}: S3 error {code}: {exc}") from None
+        except BotoCoreError as exc:
+            raise TapError(f"{where}: cannot reach S3 ({exc}); check s3_endpoint_url and the network") from None
+        try:
+            self._client.delete_object(Bucket=bucket, Key=probe_key)
+        except ClientError:
+            pass  # allowed to write but not to delete: the empty probe stays
+
+    def upload_file(self, path: str, bucket: str, key: str) -> None:
+        """Upload a local file (one PutObject: parts are tens of MB at most)."""
+        with open(path, "rb") as body:
+            self._client.put_object(Bucket=bucket, Key=key, Body=body)
+
+    def list_keys(self, bucket: str, prefix: str) -> list[str]:
+        """Every key under `prefix`, following ListObjectsV2 pages."""
+        keys: list[str] = []
+        params: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
+        while True:
+            page = self._client.list_objects_v2(**params)
+            keys.extend(entry["Key"] for entry in page.get("Contents") or [])
+            token = page.get("NextContinuationToken")
+            if not token:
+                return keys
+            params["ContinuationToken"] = token
+
+    def delete_keys(self, bucket: str, keys: list[str]) -> None:
+        for start in range(0, len(keys), DELETE_BATCH):
+            chunk = keys[start : start + DELETE_BATCH]
+            self._client.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in chunk], "Quiet": True})
 
 
 class Streams:

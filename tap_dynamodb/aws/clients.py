@@ -67,5 +67,5 @@ class Clients:
 
     @cached_property
     def s3(self) -> S3:
-        """S3 for exports (s3_endpoint_url when set, with path-style addressing)."""
+        """S3 for exports and batch files (s3_endpoint_url when set, with path-style addressing)."""
         return S3(self._make("s3"))

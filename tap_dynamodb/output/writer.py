@@ -18,7 +18,7 @@ FLUSH_BYTES = 1 << 17
 
 
 class MessageWriter:
-    """Writes SCHEMA, RECORD, STATE and ACTIVATE_VERSION messages."""
+    """Writes SCHEMA, RECORD, BATCH, STATE and ACTIVATE_VERSION messages."""
 
     def __init__(self, out: Optional[BinaryIO] = None, flush_bytes: int = FLUSH_BYTES):
         self._out = out if out is not None else sys.stdout.buffer
@@ -49,6 +49,20 @@ class MessageWriter:
 
     def activate_version(self, stream: str, version: int) -> None:
         self.message({"type": "ACTIVATE_VERSION", "stream": stream, "version": version})
+
+    def batch(
+        self, stream: str, encoding: Dict[str, str], manifest: List[str], version: Optional[int], records: int
+    ) -> None:
+        """A BATCH message (Meltano SDK) for files already complete at their URIs; `records` they hold.
+
+        `version` is the SDK message's optional field (the table version of the records); the
+        records count toward `records_written`, as RECORDs do.
+        """
+        message: Dict[str, Any] = {"type": "BATCH", "stream": stream, "encoding": encoding, "manifest": manifest}
+        if version is not None:
+            message["version"] = version
+        self.message(message)
+        self.records_written += records
 
     def state(self, value: Dict[str, Any]) -> None:
         """Write a STATE only after every record before it has left the process."""

@@ -30,7 +30,7 @@ from ..page import WireItem
 
 JsonDict = dict[str, Any]
 
-# Stitch's keys (and ours: scan_segments, segment_keys, finished_segments, stream_arn).
+# Stitch's keys (and ours: scan_segments, segment_keys, finished_segments, stream_arn, batch_parts).
 VERSION = "version"
 INITIAL_COMPLETE = "initial_full_table_complete"
 METHOD = "last_replication_method"
@@ -42,6 +42,7 @@ FINISHED_SEGMENTS = "finished_segments"
 STREAM_ARN = "stream_arn"
 SHARD_POSITIONS = "shard_seq_numbers"
 FINISHED_SHARDS = "finished_shards"
+BATCH_PARTS = "batch_parts"
 EXPORT = "export"  # ExportProgress, an object
 LAST_EXPORT_TIME = "last_export_time"
 EXPORT_ARN = "export_arn"
@@ -69,6 +70,7 @@ _KNOWN = (
     SHARD_POSITIONS,
     FINISHED_SHARDS,
     *_WINDOW_KEYS,
+    BATCH_PARTS,
 )
 
 
@@ -95,6 +97,17 @@ def _whole_number(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _batch_parts(value: Any) -> Optional[dict[str, int]]:
+    if value is None:
+        return None
+    if not (
+        isinstance(value, dict)
+        and all(isinstance(k, str) and k.isdigit() and _whole_number(n) and n >= 0 for k, n in value.items())
+    ):
+        raise BadBookmark(f"state bookmark {BATCH_PARTS} must map segment numbers to counts of batch files")
+    return dict(value)
+
+
 @dataclass
 class ScanProgress:
     """Where an unfinished Scan continues.
@@ -102,12 +115,26 @@ class ScanProgress:
     One segment: `last_key` (Stitch's last_evaluated_key). Several: `segments` (fixed until
     the scan ends), the last key of each unfinished segment and the finished segments. Empty
     when no scan is in progress.
+
+    With batch_config, `batch_parts` counts the batch files announced (BATCH messages written)
+    per segment: the keys above then cover exactly those files' records, and a resumed scan
+    numbers its next file from here, so an announced file is never overwritten with other
+    records (docs/batch.md).
     """
 
     last_key: Optional[WireItem] = None
     segments: Optional[int] = None
     segment_keys: Optional[dict[str, WireItem]] = None  # by segment number as text, as the state stores it
     finished_segments: Optional[list[int]] = None
+    batch_parts: Optional[dict[str, int]] = None  # segment number as text → batch files announced
+
+    def parts_announced(self, segment: int) -> int:
+        """How many batch files of `segment` this scan has announced."""
+        return (self.batch_parts or {}).get(str(segment), 0)
+
+    def part_announced(self, segment: int) -> None:
+        parts = self.batch_parts = self.batch_parts if self.batch_parts is not None else {}
+        parts[str(segment)] = parts.get(str(segment), 0) + 1
 
     @property
     def in_progress(self) -> bool:
@@ -141,10 +168,11 @@ class ScanProgress:
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> ScanProgress:
+        parts = _batch_parts(raw.get(BATCH_PARTS))
         segments = raw.get(SEGMENTS)
         if segments is None:
             last = raw.get(LAST_KEY)
-            return cls(last_key=_scan_key(last) if last is not None else None)
+            return cls(last_key=_scan_key(last) if last is not None else None, batch_parts=parts)
         keys = raw.get(SEGMENT_KEYS)
         finished = raw.get(FINISHED_SEGMENTS)
         if not _whole_number(segments) or segments < 1:
@@ -156,8 +184,14 @@ class ScanProgress:
         ):
             raise BadBookmark(f"state bookmark {FINISHED_SEGMENTS} must be a list of segments 0..{segments - 1}")
         checked = {segment: _scan_key(key) for segment, key in (keys or {}).items() if key is not None}
+        if parts and any(int(segment) >= segments for segment in parts):
+            raise BadBookmark(f"state bookmark {BATCH_PARTS} names a segment beyond {SEGMENTS} {segments}")
         return cls(
-            None, segments, checked if keys is not None else None, list(finished) if finished is not None else None
+            None,
+            segments,
+            checked if keys is not None else None,
+            list(finished) if finished is not None else None,
+            parts,
         )
 
     def to_dict(self) -> JsonDict:
@@ -166,6 +200,7 @@ class ScanProgress:
             (SEGMENTS, self.segments),
             (SEGMENT_KEYS, self.segment_keys),
             (FINISHED_SEGMENTS, self.finished_segments),
+            (BATCH_PARTS, self.batch_parts),
         )
 
 

@@ -43,7 +43,9 @@ from ..errors import TapError
 from ..page import WireItem
 from ..readers.capacity import limiter_for
 from ..readers.scan import parallel_pages
+from ..values.decoder import ItemDecoder
 from ..values.filters import FILTER_KEY
+from .batches import SegmentParts
 from .bookmarks import ExportProgress, ScanProgress
 from .context import SyncContext
 from .exports import export_to_output, full_table_source
@@ -132,22 +134,52 @@ def scan_to_output(ctx: SyncContext, plan: StreamPlan, table: dict[str, Any], ve
         progress.segments = total
     count = 0
     decoder = item_decoder(ctx.config, plan)
+    parts = _batch_parts(ctx, plan, version, progress, total, resumed, decoder)
     try:
         limiter = limiter_for(ctx.config.max_read_capacity_units_per_second)
         project = plan.projection.client_side if plan.projection else None  # an expression over 4 KB
         for page in parallel_pages(
             ctx.clients.dynamodb, scan_request(ctx, plan), segments, total, limiter=limiter, project=project
         ):
-            count += write_page(ctx, plan, decoder, page.items, page.numbers_checked, version)
-            if progress.page_done(total, page.after.segment, page.after.last_key):
-                ctx.save_state()
+            if parts is not None:  # batch files: the part's BATCH message comes before the bookmark moves
+                count += parts.page(page)
+            else:
+                count += write_page(ctx, plan, decoder, page.items, page.numbers_checked, version)
+                if progress.page_done(total, page.after.segment, page.after.last_key):
+                    ctx.save_state()
             del page  # written: free it before waiting for the next one (flat memory, make bench)
     except ClientError as exc:
         raise _scan_error(plan, exc, resumed) from None
     except BotoCoreError as exc:  # connection failures, timeouts: one line; a broken pipe or a bug is not one
         raise describe_aws_error(exc, f"scanning table {plan.table_name}", ctx.config.endpoint_url) from None
+    finally:
+        if parts is not None:
+            parts.abort()  # after a complete scan every part is announced: this only drops a failed run's
     ctx.state.bookmark(plan.stream_id).scan = ScanProgress()
     return count
+
+
+def _batch_parts(
+    ctx: SyncContext,
+    plan: StreamPlan,
+    version: Optional[int],
+    progress: ScanProgress,
+    total: int,
+    resumed: bool,
+    decoder: ItemDecoder,
+) -> Optional[SegmentParts]:
+    """The scan's batch-file parts when batch_config is set (None: RECORD messages).
+
+    A resumed scan first removes the parts its killed predecessor wrote but never announced.
+    """
+    storage = ctx.batches
+    if storage is None:
+        return None
+    if resumed:
+        storage.remove_unannounced(
+            plan.name, version, lambda segment: progress.parts_announced(int(segment)) if segment.isdigit() else 0
+        )
+    return SegmentParts(ctx, storage, plan, decoder, version, progress, total)
 
 
 def _scan_error(plan: StreamPlan, exc: ClientError, resumed: bool) -> TapError:
@@ -166,6 +198,19 @@ def _scan_error(plan: StreamPlan, exc: ClientError, resumed: bool) -> TapError:
             f"bookmarks.{plan.stream_id} from the state to re-sync the table"
         )
     return describe_aws_error(exc, f"scanning table {plan.table_name}")
+
+
+def _start_batch_scan(ctx: SyncContext, plan: StreamPlan, scan: ScanProgress, old_version: Optional[int]) -> None:
+    """Mark a fresh batch scan as started (`batch_parts` {} in the STATE saved before it reads).
+
+    A run killed before its first BATCH message leaves a state with no scan position, so the
+    next run starts a new version; the mark tells it that parts of the old one may lie in the
+    root unannounced, and they are removed here.
+    """
+    assert ctx.batches is not None
+    if scan.batch_parts is not None and old_version is not None:
+        ctx.batches.remove_unannounced(plan.name, old_version, lambda segment: 0)
+    scan.batch_parts = {}
 
 
 def sync_full_table(
@@ -201,6 +246,8 @@ def sync_full_table(
     first_version = bookmark.version is None
     resumed = progress.in_progress and not other  # (never a first version, after the lines above)
     version = bookmark.version if resumed and bookmark.version is not None else int(time.time() * 1000)
+    if ctx.batches is not None and not resumed and not from_export:
+        _start_batch_scan(ctx, plan, bookmark.scan, bookmark.version)
     bookmark.version = version
     ctx.save_state()
     if first_version:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from ..catalog.plan import StreamPlan
+from ..output.batch import PartWriter
 from ..timestamps import utc_now_iso
 from ..values.decoder import ItemDecoder
 from .context import SyncContext
@@ -30,8 +31,11 @@ def write_page(
     items: list[dict[str, Any]],
     numbers_checked: bool,
     version: Optional[int],
+    part: Optional[PartWriter] = None,
 ) -> int:
-    """Write a page's wire-form `items` as RECORDs, WRITE_CHUNK at a time, emptying `items`; the count."""
+    """Write a page's wire-form `items` as RECORDs (or into the batch file `part`), WRITE_CHUNK at a time,
+    emptying `items`; the count. A widened schema's SCHEMA is written at once either way, so it
+    precedes the BATCH message that will announce the part."""
     time_extracted = utc_now_iso()
     written = 0
     while items:
@@ -41,7 +45,10 @@ def write_page(
         del chunk
         if decoded.widened:
             ctx.writer.schema(plan.name, decoder.schema, plan.key_properties)
-        written += ctx.writer.records(plan.name, decoded.records, version, time_extracted)
+        if part is None:
+            written += ctx.writer.records(plan.name, decoded.records, version, time_extracted)
+        else:
+            written += part.write(decoded.records)
         del decoded
     ctx.report.page(plan.name, written)
     return written

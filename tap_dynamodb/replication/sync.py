@@ -20,6 +20,7 @@ from ..aws.api import TableAccessDenied, TableNotFound
 from ..aws.errors import describe_aws_error
 from ..catalog.plan import FULL_TABLE, INCREMENTAL, LOG_BASED, StreamPlan, selected_streams
 from ..errors import TapError
+from ..output.batch import BatchStorage
 from ..output.report import item_count, start_origin
 from ..timestamps import utc_now_iso
 from ..values.changes import with_deleted_at
@@ -118,13 +119,28 @@ def sync(ctx: SyncContext, catalog: Any) -> None:
         return
     _check_bookmarks(ctx, plans)
     tables = _describe_selected(ctx, plans)
+    _open_batch_storage(ctx)
     try:
         for plan in _resume_order(plans, ctx.state.currently_syncing):
             _sync_one(ctx, plan, tables[plan.table_name])
     finally:
         ctx.report.log_summary()  # also after a failure: what was done before it
+        if ctx.batches is not None:
+            ctx.batches.close()
     ctx.state.currently_syncing = None
     ctx.save_state()
+
+
+def _open_batch_storage(ctx: SyncContext) -> None:
+    """With batch_config: the run's BatchStorage, checked (writable directory, bucket, credentials) before any
+    table is read."""
+    batch_config = ctx.config.batch_config
+    if batch_config is None:
+        return
+    if ctx.batches is None:
+        ctx.batches = BatchStorage(batch_config, lambda: ctx.clients.s3)
+    ctx.batches.check()
+    LOGGER.info("Full loads go to batch files under %s (%s)", batch_config.root, batch_config.compression)
 
 
 def _log_last_success(plan: StreamPlan, last: Optional[dt.datetime]) -> None:

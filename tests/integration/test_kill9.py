@@ -285,3 +285,143 @@ def test_sigkill_anywhere_in_log_based_loses_no_change(
         f"LOG_BASED: {kills} kills survived, {written} changes, {sum(seen.values()) - written} duplicates "
         f"(allowed {allowed})"
     )
+
+
+# --------------------------------------------------------------------------
+# Batch files: kill -9 between a part and its BATCH message, and between the BATCH and its STATE
+# --------------------------------------------------------------------------
+
+BATCH_ITEMS = 240
+BATCH_SIZE = 20
+
+
+def run_and_kill_at_batch(workdir, config: dict, catalog: dict, state: Optional[dict], batch_number: int, keep: bool):
+    """Run the tap and SIGKILL it as its `batch_number`th BATCH line arrives. The lines a target gets
+    are those before that BATCH (`keep` False: the part is complete on disk, its BATCH never
+    arrived) or up to and including it (`keep` True: the BATCH arrived, the STATE after it did not).
+    Whatever else the killed tap had written to disk by then stays there, as after a real crash."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    args = [
+        *tap_command(),
+        "--config",
+        str(write_json(workdir / "config.json", config)),
+        "--catalog",
+        str(write_json(workdir / "catalog.json", catalog)),
+    ]
+    if state is not None:
+        args += ["--state", str(write_json(workdir / "state.json", state))]
+    with open(workdir / "stderr.txt", "wb") as stderr:
+        proc = subprocess.Popen(
+            args, cwd=str(REPO_ROOT), env=local_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr
+        )
+        lines, batches = [], 0
+        for line in proc.stdout:
+            if line.startswith(b'{"type":"BATCH"'):
+                batches += 1
+                if batches == batch_number:
+                    proc.send_signal(signal.SIGKILL)
+                    if keep:
+                        lines.append(line)
+                    break
+            lines.append(line)
+        proc.stdout.read()
+        returncode = proc.wait(timeout=120)
+        proc.stdout.close()
+    assert returncode == -signal.SIGKILL, "the tap ended before the kill"
+    return lines
+
+
+def _load_lines(target_bin, target_config, lines: list) -> None:
+    done = subprocess.run(
+        [str(target_bin), "--config", str(target_config)],
+        input=b"".join(lines),
+        capture_output=True,
+        env=local_env(),
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr.decode()[-4000:]
+
+
+def _announced(lines: list) -> set:
+    """The file names the BATCH messages among `lines` announce."""
+    return {
+        url.rsplit("/", 1)[-1]
+        for line in lines
+        if line.startswith(b'{"type":"BATCH"')
+        for url in parse_message(line)["manifest"]
+    }
+
+
+def _deliveries(lines: list) -> Counter:
+    """How many times each id reached the target in a BATCH file it was handed."""
+    from tests.helpers import batch_records
+
+    return Counter(r["id"] for r in batch_records(parse_message(line) for line in lines))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("keep", [False, True], ids=["between-part-and-batch", "between-batch-and-state"])
+def test_sigkill_around_a_batch_message_loses_nothing_in_postgres(
+    keep, tmp_path, make_table, catalog_for, tap_config, postgres, target_postgres_bin
+):
+    import os
+
+    from tests.helpers import batch_config
+
+    items = [{"id": {"S": f"b{n:04d}"}, "n": {"N": f"{n}.{'7' * 30}"}} for n in range(BATCH_ITEMS)]
+    table = make_table(items=items, name_prefix="kill9batch")
+    catalog = catalog_for(table)
+    root = tmp_path / "batches"
+    config = dict(
+        tap_config.with_(scan_page_size=PAGE, scan_segments=3),
+        batch_config=batch_config(f"file://{root}", "gzip", BATCH_SIZE),
+    )
+    schema = f"kill9_{'kept' if keep else 'cut'}"
+    target_config = write_json(tmp_path / "target.json", postgres.target_config(schema))
+
+    killed = run_and_kill_at_batch(tmp_path / "killed", config, catalog, None, batch_number=4, keep=keep)
+    _load_lines(target_postgres_bin, target_config, killed)
+    if not keep:
+        left = set(os.listdir(root)) - _announced(killed)
+        assert left, "the killed run left a complete part whose BATCH the target never got"
+    state = [parse_message(line)["value"] for line in killed if line.startswith(b'{"type":"STATE"')][-1]
+    assert state["bookmarks"][table]["batch_parts"], "the kill came after some parts were announced"
+
+    done = subprocess.run(
+        [
+            *tap_command(),
+            "--config",
+            str(write_json(tmp_path / "c.json", config)),
+            "--catalog",
+            str(write_json(tmp_path / "cat.json", catalog)),
+            "--state",
+            str(write_json(tmp_path / "s.json", state)),
+        ],
+        capture_output=True,
+        env=local_env(),
+        cwd=str(REPO_ROOT),
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr.decode()[-3000:]
+    resumed = done.stdout.splitlines(keepends=True)
+    _load_lines(target_postgres_bin, target_config, resumed)
+
+    rows = postgres.rows(f'{schema}."{table}"', "id")
+    assert [(r["id"], str(r["n"])) for r in rows] == [(f"b{n:04d}", f"{n}.{'7' * 30}") for n in range(BATCH_ITEMS)]
+    assert all(r["_sdc_deleted_at"] is None for r in rows)
+    deliveries = _deliveries(killed) + _deliveries(resumed)
+    assert set(deliveries) == {r["id"] for r in rows}
+    twice = {key for key, times in deliveries.items() if times > 1}
+    if keep:
+        # The BATCH that reached the target without its STATE is written and announced again: those
+        # records, and only those, are loaded twice, and the upsert on the key keeps one row each.
+        last_batch = parse_message(killed[-1])
+        assert last_batch["type"] == "BATCH"
+        assert twice == set(_deliveries([killed[-1]])) and len(twice) >= BATCH_SIZE
+        resumed_manifests = [m["manifest"] for m in map(parse_message, resumed) if m["type"] == "BATCH"]
+        assert last_batch["manifest"] in resumed_manifests, "the part is re-announced under the same name"
+    else:
+        assert not twice, "a part whose BATCH never arrived is loaded once, after the resume"
+    # The root holds exactly the files BATCH messages named: the killed run's unannounced parts
+    # (complete or .partial) were removed or overwritten by the resumed run.
+    assert set(os.listdir(root)) == _announced(killed + resumed)
