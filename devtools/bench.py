@@ -8,13 +8,15 @@ later runs), then measures as child processes, interleaved, `--runs` times each:
 - Stitch FULL_TABLE: Stitch's tap-dynamodb 1.4.0 from PyPI (in .bench-cache/stitch-venv),
   which only talks to http://localhost:8000, so it runs only when that port is free.
 
-CPU is user+sys of the child (os.wait4), peak RSS its ru_maxrss. The table shows medians;
+CPU is user+sys of the child and the processes it waited for, peak RSS the largest one's
+ru_maxrss (read by the small launcher devtools/child_usage.py). The table shows medians;
 the ratios compare CPU per item of medians from the same run.
 
     make bench                              # 100k items, 3 runs
     make bench BENCH_ARGS="--runs 5"
     make bench BENCH_ARGS="--million"       # also: peak RSS at 1M items (loads once, minutes)
     make bench BENCH_ARGS="--batch-only --items 1000000"   # BATCH files vs RECORD lines, and into target-postgres
+    make bench BENCH_ARGS="--export-only --million"        # FULL_TABLE from an export vs the Scan, 100k and 1M
 
 `--batch` (or `--batch-only`) adds the batch_config suite: the FULL_TABLE run as RECORD lines to
 /dev/null against the same run into batch files (gzip and none), then each end to end into
@@ -759,6 +761,12 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--batch-only", action="store_true", help="only the BATCH suite (no Stitch, no LOG_BASED)")
     parser.add_argument(
+        "--export",
+        action="store_true",
+        help="also: FULL_TABLE from a DynamoDB export (1 and 2 workers) vs the Scan (devtools/bench_export.py)",
+    )
+    parser.add_argument("--export-only", action="store_true", help="only the export suite (with --million: 1M too)")
+    parser.add_argument(
         "--ab",
         type=Path,
         help="another checkout (with its .venv) whose tap runs interleaved with "
@@ -769,6 +777,12 @@ def main(argv=None) -> int:
         parser.error("--runs must be at least 1")
     if args.batch_only:
         args.batch, args.no_stitch, args.no_log_based = True, True, True
+    if args.export_only:
+        from devtools import bench_export
+
+        with tempfile.TemporaryDirectory(prefix="tap-bench-") as tmp:
+            print("\n".join(bench_export.run(Path(tmp), args.runs, args.million)))
+        return 0
 
     CACHE.mkdir(exist_ok=True)
     notes = []
@@ -799,6 +813,10 @@ def main(argv=None) -> int:
                 report += ["", *batch_suite(server, workdir, mixed, args.runs)]
         if args.million and not args.batch_only:
             report += ["", *million_suite(workdir, args.runs, tap_sample)]
+        if args.export:
+            from devtools import bench_export
+
+            report += ["", *bench_export.run(workdir, args.runs, args.million)]
     report += [""] + [f"Note: {n}" for n in notes]
     print("\n".join(report))
     return 0
