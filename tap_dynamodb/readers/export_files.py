@@ -479,6 +479,10 @@ def _put(results: Any, item: Any, parent: int) -> None:
     while True:
         try:
             results.put(item, timeout=POLL_SECONDS)
+            # A chunk of batch files is small, so puts rarely block: look at the parent after each
+            # one too, or a worker of a killed parent would go on writing parts nobody announces.
+            if _parent_gone(parent):
+                os._exit(0)
             return
         except queue.Full:
             if _parent_gone(parent):  # killed (kill -9): nobody will read; leave quietly
