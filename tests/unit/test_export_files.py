@@ -282,7 +282,7 @@ def test_a_connection_cut_mid_file_is_read_again_from_the_lines_sent(tmp_path, m
         decoder = export_files.LINE_KINDS["full"](the_spec.config, the_spec.plan)
         task = FileTask(data_file, f"http://127.0.0.1:{server.server_address[1]}/f.json.gz", 0)
         results = _Results()
-        export_files._read_one(task, decoder, the_spec, results, parent=0)
+        export_files._read_one(task, decoder, the_spec, results, parent=os.getppid())  # this process's: alive
     finally:
         server.shutdown()
     assert len(served) == 2
