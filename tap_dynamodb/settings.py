@@ -608,7 +608,7 @@ SETTINGS: tuple[Setting, ...] = (
         "batch_config",
         "object",
         "Batch files",
-        "FULL_TABLE scans and LOG_BASED initial loads as BATCH messages (Meltano SDK shape): "
+        "Full loads (FULL_TABLE, LOG_BASED and INCREMENTAL initial loads; Scan or export) as BATCH messages (Meltano SDK shape): "
         '{"encoding": {"format": "jsonl", "compression": "gzip" or "none"}, "storage": {"root": '
         '"file:///dir" or "s3://bucket/prefix", "prefix": "name-prefix-"}, "batch_size": records per file, '
         f"default {DEFAULT_BATCH_SIZE}}}; empty for RECORD messages only.",

@@ -49,15 +49,16 @@ from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from itertools import accumulate
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 import orjson
 
 from ..catalog.plan import StreamPlan
 from ..errors import TapError
+from ..output.batch import ClosedPart, PartWriter
 from ..output.writer import record_lines
 from ..replication.records import export_change_decoder, item_decoder
-from ..settings import SECRET_KEYS, Config
+from ..settings import SECRET_KEYS, BatchConfig, Config
 from ..values.decoder import Decoded, ItemDecoder
 from ..values.export_changes import LINE_KIND as INCREMENTAL_LINES
 from ..values.numbers import numbers_are_json
@@ -193,7 +194,12 @@ LINE_KINDS: dict[str, LineKind] = {FULL: FullLines, INCREMENTAL_LINES: export_ch
 
 @dataclass(frozen=True)
 class ReadSpec:
-    """Everything a worker needs to turn lines into RECORD lines: picklable, without credentials."""
+    """Everything a worker needs to turn lines into RECORD lines (or batch files): picklable, without credentials.
+
+    `batch`: set for a full load with batch_config; the worker then writes each file's records
+    into batch parts itself (local files only: `staging_dir` for an s3:// root, which the parent
+    uploads) and hands the parent the closed parts, so the records never cross the stdout pipe.
+    """
 
     kind: str
     config: Config
@@ -202,6 +208,8 @@ class ReadSpec:
     time_extracted: Optional[str]
     chunk_lines: int = CHUNK_LINES
     chunk_bytes: int = CHUNK_BYTES
+    batch: Optional[BatchConfig] = None
+    staging_dir: Optional[str] = None
 
 
 def worker_config(config: Config) -> Config:
@@ -215,11 +223,13 @@ class FileTask:
     file: DataFile
     url: str
     skip_lines: int  # lines already written by an earlier run: read (for the checks) but not emitted
+    first_part: int = 0  # batch files: the number of the file's next part (parts announced before)
 
 
 @dataclass(frozen=True)
 class Chunk:
-    """Records of one data file, ready to write: `data` holds `count` RECORD lines."""
+    """Records of one data file, ready to write: `data` holds `count` RECORD lines, or (batch files)
+    `parts` holds them in closed parts, each ending at a part boundary (`line`) the bookmark may keep."""
 
     index: int  # the data file's index
     line: int  # lines of the file read up to the end of this chunk (what the bookmark keeps)
@@ -228,6 +238,7 @@ class Chunk:
     schema: Optional[Schema]  # the worker's (widened) schema when decoding widened it, else None
     done: bool  # the file's last chunk: its checks passed
     file_bytes: int  # gzip bytes of the file (set on the last chunk)
+    parts: tuple[ClosedPart, ...] = ()  # batch files: complete parts (local files) for the parent to announce
 
 
 @dataclass(frozen=True)
@@ -277,8 +288,91 @@ def _take(lines: list[bytes], room_lines: int, room_bytes: int) -> int:
     return min(len(head), bisect_left(sizes, room_bytes) + 1)
 
 
+class _RecordLines:
+    """The RECORD path's output of a file: every decoded chunk goes to the parent as RECORD lines."""
+
+    def __init__(self, task: FileTask, spec: ReadSpec):
+        self._task, self._spec = task, spec
+
+    def room(self) -> int:
+        """Lines the next chunk may hold."""
+        return self._spec.chunk_lines
+
+    def add(self, decoded: Decoded, line: int, done: bool, size: int) -> Optional[Chunk]:
+        spec = self._spec
+        data = record_lines(spec.plan.name, decoded.records, spec.version, spec.time_extracted)
+        schema = spec.plan.schema if decoded.widened else None  # the decoder widens plan.schema in place
+        return Chunk(self._task.file.index, line, data, len(decoded.records), schema, done, size)
+
+    def abort(self) -> None:
+        pass
+
+
+class _BatchParts:
+    """A file's records into batch parts of `batch_size` records, numbered from `task.first_part`.
+
+    The parent hears of the file only when a part is closed (or the file ends): each Chunk then
+    ends at a part boundary, so the bookmark the parent moves after announcing the part always
+    says where the next part starts, and a resumed run rewrites the part a killed one was
+    writing under the same name. A part never holds more than `batch_size` records: a chunk's
+    lines are capped at the room left in the part (a line gives at most one record).
+    """
+
+    def __init__(self, task: FileTask, spec: ReadSpec):
+        assert spec.batch is not None
+        self._task, self._spec, self._config = task, spec, spec.batch
+        self._next = task.first_part
+        self._open: Optional[PartWriter] = None
+        self._widened = False  # a chunk of the open part widened the schema: the parent must hear of it
+
+    def room(self) -> int:
+        filled = self._open.records if self._open is not None else 0
+        return max(1, min(self._spec.chunk_lines, self._config.batch_size - filled))
+
+    def add(self, decoded: Decoded, line: int, done: bool, size: int) -> Optional[Chunk]:
+        spec = self._spec
+        self._widened = self._widened or decoded.widened
+        if decoded.records:
+            if self._open is None:
+                self._open = PartWriter(
+                    self._config, spec.plan.name, spec.version, self._task.file.index, self._next, spec.staging_dir
+                )
+            self._open.write(decoded.records)
+        if not done and (self._open is None or self._open.records < self._config.batch_size):
+            return None
+        parts: tuple[ClosedPart, ...] = ()
+        if self._open is not None:
+            parts = (self._open.close(),)
+            self._open = None
+            self._next += 1
+        schema = spec.plan.schema if self._widened else None
+        self._widened = False
+        return Chunk(self._task.file.index, line, b"", sum(p.records for p in parts), schema, done, size, parts)
+
+    def abort(self) -> None:
+        """Drop the part being written (a failed or stopped read: it was never handed to the parent)."""
+        if self._open is not None:
+            self._open.abort()
+            self._open = None
+
+
+_Output = Union[_RecordLines, _BatchParts]
+
+
 def file_chunks(task: FileTask, decoder: ItemDecoder, spec: ReadSpec) -> Iterator[Chunk]:
-    """The chunks of one data file after `task.skip_lines`; ExportFileError when it fails a check."""
+    """The chunks of one data file after `task.skip_lines`; ExportFileError when it fails a check.
+
+    With `spec.batch` the records go into batch parts and a chunk comes only per closed part
+    (and at the file's end), carrying the part instead of RECORD lines.
+    """
+    out: _Output = _BatchParts(task, spec) if spec.batch is not None else _RecordLines(task, spec)
+    try:
+        yield from _file_chunks(task, decoder, spec, out)
+    finally:
+        out.abort()  # the part being written when the read failed or stopped: never handed out, so dropped
+
+
+def _file_chunks(task: FileTask, decoder: ItemDecoder, spec: ReadSpec, out: _Output) -> Iterator[Chunk]:
     name = task.file.key
     gunzip = _Gunzip()
     pending = b""
@@ -306,13 +400,16 @@ def file_chunks(task: FileTask, decoder: ItemDecoder, spec: ReadSpec) -> Iterato
                     line_number += skipped
                     del lines[:skipped]
                 while lines:
-                    taken = _take(lines, spec.chunk_lines - len(batch), spec.chunk_bytes - batch_bytes)
+                    room = out.room()
+                    taken = _take(lines, room - len(batch), spec.chunk_bytes - batch_bytes)
                     batch += lines[:taken]
                     batch_bytes += sum(map(len, lines[:taken]))
                     line_number += taken
                     del lines[:taken]
-                    if len(batch) >= spec.chunk_lines or batch_bytes >= spec.chunk_bytes:
-                        yield _chunk(task, decoder, spec, batch, line_number, False, 0)
+                    if len(batch) >= room or batch_bytes >= spec.chunk_bytes:
+                        chunk = out.add(_decode(task, decoder, spec, batch, line_number), line_number, False, 0)
+                        if chunk is not None:
+                            yield chunk
                         batch, batch_bytes = [], 0
     except zlib.error as exc:
         raise ExportFileError(f"data file {name} is not valid gzip ({exc})") from None
@@ -345,12 +442,13 @@ def file_chunks(task: FileTask, decoder: ItemDecoder, spec: ReadSpec) -> Iterato
                 f"data file {name} has MD5 {md5} but manifest-files.json says {task.file.md5}; "
                 "the export is damaged: request a new one"
             )
-    yield _chunk(task, decoder, spec, batch, line_number, True, gunzip.size)
+    last = out.add(_decode(task, decoder, spec, batch, line_number), line_number, True, gunzip.size)
+    assert last is not None  # a file's end always gives a chunk
+    yield last
 
 
-def _chunk(
-    task: FileTask, decoder: ItemDecoder, spec: ReadSpec, batch: list[bytes], line: int, done: bool, size: int
-) -> Chunk:
+def _decode(task: FileTask, decoder: ItemDecoder, spec: ReadSpec, batch: list[bytes], line: int) -> Decoded:
+    """Parse and decode a chunk's lines; ExportFileError naming the file for a line that is not an export line."""
     body = b",".join(batch)
     try:
         try:
@@ -365,9 +463,7 @@ def _chunk(
             f"data file {task.file.key} has a line (before line {line + 1}) that is not an export line of kind "
             f"{spec.kind} ({type(exc).__name__}: {exc})"
         ) from None
-    data = record_lines(spec.plan.name, decoded.records, spec.version, spec.time_extracted)
-    schema = spec.plan.schema if decoded.widened else None  # the decoder widens plan.schema in place
-    return Chunk(task.file.index, line, data, len(decoded.records), schema, done, size)
+    return decoded
 
 
 # --------------------------------------------------------------------------
@@ -383,6 +479,10 @@ def _put(results: Any, item: Any, parent: int) -> None:
     while True:
         try:
             results.put(item, timeout=POLL_SECONDS)
+            # A chunk of batch files is small, so puts rarely block: look at the parent after each
+            # one too, or a worker of a killed parent would go on writing parts nobody announces.
+            if _parent_gone(parent):
+                os._exit(0)
             return
         except queue.Full:
             if _parent_gone(parent):  # killed (kill -9): nobody will read; leave quietly
@@ -425,7 +525,7 @@ def _read_one(task: FileTask, decoder: ItemDecoder, spec: ReadSpec, results: Any
         try:
             for chunk in file_chunks(task, decoder, spec):
                 _put(results, chunk, parent)
-                task = replace(task, skip_lines=chunk.line)
+                task = replace(task, skip_lines=chunk.line, first_part=task.first_part + len(chunk.parts))
             return
         except ExportFileError as exc:
             if not exc.retryable or attempt == FETCH_ATTEMPTS:
@@ -460,8 +560,12 @@ def read_files(
     files: Iterable[tuple[DataFile, int]],
     sign: Callable[[DataFile], str],
     workers: int,
+    first_parts: Optional[Callable[[int], int]] = None,
 ) -> Iterator[Chunk]:
     """Chunks of every (file, lines already written) as workers finish them, files in any order.
+
+    `first_parts(index)` (batch files): how many parts of that file were announced already,
+    so the worker numbers its next part from there.
 
     `sign` gives a file's (presigned) URL; it is called just before the file is handed out.
     The workers are stopped when the iteration ends, also when the caller stops early.
@@ -490,7 +594,8 @@ def read_files(
         entry = next(waiting, None)
         if entry is not None:
             data_file, skip = entry
-            tasks.put(FileTask(data_file, sign(data_file), skip))
+            first = first_parts(data_file.index) if first_parts is not None else 0
+            tasks.put(FileTask(data_file, sign(data_file), skip, first))
             outstanding += 1
 
     try:

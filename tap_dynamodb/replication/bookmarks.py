@@ -49,6 +49,7 @@ EXPORT_ARN = "export_arn"
 EXPORT_TIME = "export_time"
 EXPORT_FILES_DONE = "files_done"
 EXPORT_FILE_LINES = "file_lines"
+EXPORT_FILE_PARTS = "file_parts"
 # Incremental exports (ExportWindows): INCREMENTAL's windows and LOG_BASED's catch-ups
 EXPORTED_UNTIL = "exported_until"
 EXPORT_WINDOW_TO = "export_window_to"
@@ -279,12 +280,19 @@ class ExportProgress:
     `export_arn`. `files_done`: indexes (positions in manifest-files.json) of the data files
     whose records are all written; `file_lines`: file index as text → lines of that file
     written so far, for files in progress. Empty when no export read is in progress.
+
+    With batch_config, `file_parts`: file index as text → batch files (parts) of that file
+    announced so far, for files in progress. `file_lines` then moves only when a part is
+    announced, so it is the line where the file's next part starts; a resumed run numbers that
+    part from here, writing the part a killed run was writing under the same name, and removes
+    every part beyond these counts as never announced (docs/batch.md).
     """
 
     export_arn: Optional[str] = None
     export_time: Optional[str] = None
     files_done: Optional[list[int]] = None
     file_lines: Optional[dict[str, int]] = None
+    file_parts: Optional[dict[str, int]] = None
 
     @property
     def in_progress(self) -> bool:
@@ -297,16 +305,28 @@ class ExportProgress:
     def is_done(self, index: int) -> bool:
         return index in (self.files_done or ())
 
-    def chunk_written(self, index: int, line: int, file_done: bool) -> None:
-        """The records of file `index` up to `line` are written; `file_done` when that was its last line."""
+    def parts_announced(self, index: int) -> int:
+        """Batch files of file `index` announced so far (0 when none, or when the file is done)."""
+        return (self.file_parts or {}).get(str(index), 0)
+
+    def chunk_written(self, index: int, line: int, file_done: bool, parts: int = 0) -> None:
+        """The records of file `index` up to `line` are written (`parts` more of its batch files
+        announced); `file_done` when that was its last line."""
         lines = self.file_lines = self.file_lines if self.file_lines is not None else {}
         if file_done:
             lines.pop(str(index), None)
+            if self.file_parts is not None:
+                self.file_parts.pop(str(index), None)
+                if not self.file_parts:
+                    self.file_parts = None
             done = self.files_done = self.files_done if self.files_done is not None else []
             if index not in done:
                 done.append(index)
         else:
             lines[str(index)] = line
+            if parts:
+                counts = self.file_parts = self.file_parts if self.file_parts is not None else {}
+                counts[str(index)] = counts.get(str(index), 0) + parts
 
     @classmethod
     def from_dict(cls, raw: Any) -> ExportProgress:
@@ -328,13 +348,29 @@ class ExportProgress:
             raise BadBookmark(
                 f"state bookmark {EXPORT}.{EXPORT_FILE_LINES} must map data file indexes to lines written"
             )
-        if arn is None and (done or lines):
+        parts = raw.get(EXPORT_FILE_PARTS)
+        if parts is not None and not (
+            isinstance(parts, dict)
+            and all(isinstance(k, str) and k.isdigit() and _whole_number(v) and v >= 0 for k, v in parts.items())
+        ):
+            raise BadBookmark(
+                f"state bookmark {EXPORT}.{EXPORT_FILE_PARTS} must map data file indexes to batch files announced"
+            )
+        # A part holds at least one line, so a file with parts announced has lines written, and a
+        # file done has no count of its own (every part of it was announced).
+        if parts and any(v and (k not in (lines or {}) or int(k) in (done or ())) for k, v in parts.items()):
+            raise BadBookmark(
+                f"state bookmark {EXPORT}.{EXPORT_FILE_PARTS} names a data file that is not in "
+                f"{EXPORT}.{EXPORT_FILE_LINES} (a file in progress)"
+            )
+        if arn is None and (done or lines or parts):
             raise BadBookmark(f"state bookmark {EXPORT} has file progress but no {EXPORT_ARN}")
         return cls(
             arn,
             _export_time(raw.get(EXPORT_TIME), f"{EXPORT}.{EXPORT_TIME}"),
             list(done) if done is not None else None,
             dict(lines) if lines is not None else None,
+            dict(parts) if parts is not None else None,
         )
 
     def to_dict(self) -> Optional[JsonDict]:
@@ -345,6 +381,7 @@ class ExportProgress:
             (EXPORT_TIME, self.export_time),
             (EXPORT_FILES_DONE, self.files_done),
             (EXPORT_FILE_LINES, self.file_lines),
+            (EXPORT_FILE_PARTS, self.file_parts),
         )
 
 

@@ -18,6 +18,13 @@ The read (`export_to_output`), bookmarked in bookmarks.ExportProgress:
    then a STATE moving that file's line (or marking the file done). Chunks of different files
    interleave; the bookmark keeps each file's progress, so a resumed run loses nothing and
    repeats at most the records after the last STATE.
+
+With batch_config, a full load's workers write the records into batch files themselves (one
+part per data file per batch_size records) and a chunk carries the closed part instead of
+RECORD lines: the records never cross the one stdout pipe. The parent then makes the part
+readable (S3: uploads it), writes SCHEMA if it widened, the BATCH message, and moves the
+file's bookmark (its line and `file_parts`) before the STATE, as a scan does
+(replication/batches.py). Incremental windows stay RECORDs, like a stream's changes.
 """
 
 from __future__ import annotations
@@ -25,7 +32,9 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import logging
+import sys
 import time
+from dataclasses import replace
 from typing import Any, Optional
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -34,6 +43,7 @@ from ..aws import exports
 from ..aws.errors import describe_aws_error, error_code
 from ..catalog.plan import EXPORT, FULL_TABLE, INCREMENTAL, SCAN, StreamPlan
 from ..errors import TapError
+from ..output.batch import BatchStorage
 from ..output.report import NEW_EXPORT, RESUMED_EXPORT, REUSED_EXPORT
 from ..readers.export_files import FULL, ReadSpec, read_files, read_manifest, worker_config
 from ..timestamps import iso_utc
@@ -98,6 +108,14 @@ def check_exports(ctx: SyncContext, plans: list[StreamPlan]) -> None:
     for table_name in dict.fromkeys(plan.table_name for plan in due):
         stream_id = next(plan.stream_id for plan in due if plan.table_name == table_name)
         exports.check_pitr(ctx.clients.dynamodb, stream_id, table_name, ctx.config.endpoint_url)
+
+
+def _parts_announced(progress: ExportProgress, segment: str) -> int:
+    """Parts of the data file named `segment` the bookmark counts as announced: all of a file done."""
+    if not segment.isdigit():
+        return 0
+    index = int(segment)
+    return sys.maxsize if progress.is_done(index) else progress.parts_announced(index)
 
 
 def _start_export(
@@ -176,7 +194,8 @@ def export_to_output(
     version: Optional[int],
     fresh_after: Optional[float] = None,
 ) -> int:
-    """Write every item of the table from an export as RECORDs, bookmarking after each chunk; the count.
+    """Write every item of the table from an export as RECORDs (or batch files with batch_config),
+    bookmarking after each chunk; the count.
 
     `fresh_after` (LOG_BASED's initial load): epoch seconds of the newest change the noted stream
     position covers; the export is then a new one, at an AWS time not before it.
@@ -199,7 +218,7 @@ def export_to_output(
         ctx.save_state()
         raise
     export_time = exports.as_utc(description.get("ExportTime") or exports.parse_iso(progress.export_time or ""))
-    count = write_export(ctx, plan, description, progress, FULL, version, export_time, origin, waited)
+    count = write_export(ctx, plan, description, progress, FULL, version, export_time, origin, waited, ctx.batches)
     bookmark.export = ExportProgress()
     bookmark.last_export_time = exports.iso(export_time)
     return count
@@ -215,12 +234,17 @@ def write_export(
     time_extracted: dt.datetime,
     origin: str,
     waited: float,
+    batches: Optional[BatchStorage] = None,
 ) -> int:
     """Write the records of a COMPLETED export's data files not done in `progress`, lines of `kind`
     (readers/export_files.LINE_KINDS), moving `progress` and writing a STATE after every chunk; the count.
 
     SCHEMA comes first whenever a chunk widened the stream's schema. `progress` is left with every
     file done: the caller clears it (or moves on) once what it covers is complete.
+
+    `batches` (full loads with batch_config): the workers write batch parts, and each part is
+    published, announced (BATCH) and counted in `progress` before the STATE. Parts a killed run
+    wrote but never announced are removed first, before any worker writes.
     """
     manifest = read_manifest(ctx.clients.s3, description)
     ctx.report.export_started(plan.name, manifest.export_arn, origin, waited, len(manifest.files))
@@ -234,18 +258,33 @@ def write_export(
         manifest.item_count,
     )
     spec = ReadSpec(kind, worker_config(ctx.config), plan, version, iso_utc(time_extracted))
+    if batches is not None:
+        batches.remove_unannounced(plan.name, version, lambda index: _parts_announced(progress, index))
+        spec = replace(spec, batch=batches.config, staging_dir=batches.staging_dir)
     s3 = ctx.clients.s3
     columns = record_format(ctx.config, plan) != "packed"
     written = copy.deepcopy(first_schema(ctx.config, plan))
     count = 0
-    for chunk in read_files(spec, todo, lambda f: s3.presigned_get(manifest.bucket, f.key), ctx.config.export_workers):
+    for chunk in read_files(
+        spec,
+        todo,
+        lambda f: s3.presigned_get(manifest.bucket, f.key),
+        ctx.config.export_workers,
+        progress.parts_announced,
+    ):
         if chunk.schema is not None and columns and widen_properties(plan.schema, chunk.schema):
             schema = first_schema(ctx.config, plan)  # the records' schema of the widened plan.schema
             if schema != written:
                 ctx.writer.schema(plan.name, schema, plan.key_properties)
                 written = copy.deepcopy(schema)
-        count += ctx.writer.raw(chunk.data, chunk.count)
-        progress.chunk_written(chunk.index, chunk.line, chunk.done)
+        if batches is not None:  # the part is complete; its BATCH comes before the bookmark moves past it
+            for part in chunk.parts:
+                url = batches.publish(part)
+                ctx.writer.batch(plan.name, batches.encoding, [url], version, part.records)
+                count += part.records
+        else:
+            count += ctx.writer.raw(chunk.data, chunk.count)
+        progress.chunk_written(chunk.index, chunk.line, chunk.done, len(chunk.parts))
         ctx.report.export_records(plan.name, chunk.count)
         if chunk.done:
             ctx.report.export_file(plan.name, chunk.file_bytes)

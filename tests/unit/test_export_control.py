@@ -181,6 +181,35 @@ def test_export_progress_round_trips_and_bad_fields_are_named():
             Bookmark.from_dict(bad)
 
 
+def test_export_file_parts_round_trip_move_at_part_boundaries_and_are_checked():
+    """Batch files of an export read: `file_parts` counts each file's announced parts, cleared with
+    the file's line when the file is done; a count for a file not in progress is refused."""
+    progress = ExportProgress(arn(1), "2026-12-01T12:00:00.123456Z")
+    progress.chunk_written(4, 1000, False, 1)
+    progress.chunk_written(4, 2000, False, 1)
+    progress.chunk_written(2, 700, False, 1)
+    progress.chunk_written(2, 750, True, 1)
+    raw = Bookmark(export=progress).to_dict()
+    assert raw["export"]["file_lines"] == {"4": 2000} and raw["export"]["file_parts"] == {"4": 2}
+    assert raw["export"]["files_done"] == [2]
+    again = Bookmark.from_dict(raw)
+    assert again.export == progress and again.to_dict() == raw
+    assert again.export.parts_announced(4) == 2 and again.export.parts_announced(2) == 0
+    again.export.chunk_written(4, 2100, True)
+    assert again.export.file_parts is None and "file_parts" not in again.to_dict()["export"]
+    for bad, words in (
+        ({"export": {"export_arn": arn(1), "file_lines": {"1": 5}, "file_parts": {"1": -1}}}, "file_parts must map"),
+        ({"export": {"export_arn": arn(1), "file_lines": {"1": 5}, "file_parts": {"x": 1}}}, "file_parts must map"),
+        ({"export": {"export_arn": arn(1), "file_parts": {"1": 1}}}, "not in export.file_lines"),
+        (
+            {"export": {"export_arn": arn(1), "files_done": [1], "file_lines": {"1": 5}, "file_parts": {"1": 1}}},
+            "not in export.file_lines",
+        ),
+    ):
+        with pytest.raises(ValueError, match=words):
+            Bookmark.from_dict(bad)
+
+
 def test_export_settings_defaults_and_refusals():
     config = parse_config({"region_name": "us-east-1"})
     assert (config.full_table_source, config.export_poll_seconds, config.export_workers) == ("scan", 20.0, 2)

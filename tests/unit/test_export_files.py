@@ -9,6 +9,7 @@ import gzip
 import hashlib
 import io
 import json
+import os
 from pathlib import Path
 
 import orjson
@@ -281,9 +282,71 @@ def test_a_connection_cut_mid_file_is_read_again_from_the_lines_sent(tmp_path, m
         decoder = export_files.LINE_KINDS["full"](the_spec.config, the_spec.plan)
         task = FileTask(data_file, f"http://127.0.0.1:{server.server_address[1]}/f.json.gz", 0)
         results = _Results()
-        export_files._read_one(task, decoder, the_spec, results, parent=0)
+        export_files._read_one(task, decoder, the_spec, results, parent=os.getppid())  # this process's: alive
     finally:
         server.shutdown()
     assert len(served) == 2
     assert b"".join(c.data for c in results.items) == expected_lines(plan(), wire)
     assert results.items[-1].done
+
+
+def batch_spec(the_plan: StreamPlan, root: Path, batch_size: int, compression: str = "none") -> ReadSpec:
+    from tap_dynamodb.settings import BatchConfig
+
+    batch = BatchConfig(root.as_uri(), "p-", compression, batch_size)
+    return replace_spec(spec(the_plan), batch=batch)
+
+
+def replace_spec(the_spec: ReadSpec, **changes) -> ReadSpec:
+    import dataclasses
+
+    return dataclasses.replace(the_spec, **changes)
+
+
+def part_records(chunks: list) -> list:
+    from tests.helpers import batch_file_lines
+
+    return [r for c in chunks for p in c.parts for r in batch_file_lines(Path(p.path).read_bytes(), None)]
+
+
+def test_a_worker_writes_a_files_records_into_parts_of_batch_size_ending_at_part_boundaries(tmp_path):
+    """Batch files: a chunk per closed part (at most batch_size records), no RECORD bytes, the
+    line of each part's end, parts numbered from the task's first part; a resumed file starts
+    its next part where the last one ended and rewrites it under the same name."""
+    wire = items(57)
+    data_file = write_file(tmp_path / "a.json.gz", wire)
+    root = tmp_path / "root"
+    root.mkdir()
+    the_spec = batch_spec(plan(), root, 25)
+    decoder = export_files.LINE_KINDS["full"](the_spec.config, the_spec.plan)
+    chunks = list(file_chunks(FileTask(data_file, (tmp_path / "a.json.gz").as_uri(), 0, 3), decoder, the_spec))
+    assert [(c.line, c.count, c.done, c.data) for c in chunks] == [
+        (25, 25, False, b""),
+        (50, 25, False, b""),
+        (57, 7, True, b""),
+    ]
+    assert [p.name for c in chunks for p in c.parts] == [f"p-t-7-0-{n:05d}.jsonl" for n in (3, 4, 5)]
+    assert chunks[0].schema is not None and "late" in chunks[0].schema["properties"]
+    expected = [orjson.loads(line)["record"] for line in expected_lines(plan(), wire).splitlines()]
+    lines = part_records(chunks)
+    assert [r.pop("_sdc_table_version") for r in lines] == [7] * 57
+    assert lines == expected
+    assert sorted(os.listdir(root)) == [f"p-t-7-0-{n:05d}.jsonl" for n in (3, 4, 5)]  # no .partial left
+    resumed = list(file_chunks(FileTask(data_file, (tmp_path / "a.json.gz").as_uri(), 25, 4), decoder, the_spec))
+    assert [p.name for c in resumed for p in c.parts] == [f"p-t-7-0-{n:05d}.jsonl" for n in (4, 5)]
+    assert [r["id"] for r in part_records(resumed)] == [f"k{n:05d}" for n in range(25, 57)]
+
+
+def test_a_failed_file_leaves_no_partial_part(tmp_path):
+    data_file = write_file(tmp_path / "bad.json.gz", items(30))
+    data_file = DataFile(0, data_file.key, 31, data_file.md5)  # the count check fails at the end
+    root = tmp_path / "root"
+    root.mkdir()
+    the_spec = batch_spec(plan(), root, 20, "gzip")
+    decoder = export_files.LINE_KINDS["full"](the_spec.config, the_spec.plan)
+    got = []
+    with pytest.raises(export_files.ExportFileError, match="itemCount 31"):
+        for chunk in file_chunks(FileTask(data_file, (tmp_path / "bad.json.gz").as_uri(), 0), decoder, the_spec):
+            got.append(chunk)
+    assert [p.name for c in got for p in c.parts] == ["p-t-7-0-00000.jsonl.gz"]
+    assert os.listdir(root) == ["p-t-7-0-00000.jsonl.gz"]
