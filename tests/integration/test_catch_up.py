@@ -15,21 +15,14 @@ from typing import Any
 import pytest
 
 from tests import helpers
-from tests.integration.test_incremental import HOUR, by_id, delete, double_client, incremental_requests, put
+
+HOUR = 3600
 
 
 def log_based_catalog(run_tap: Any, config: Any, name: str) -> tuple[Any, dict[str, Any]]:
     config = config.with_(tables=[name])
     catalog = run_tap("--discover", config=config.path).catalog
     return config, helpers.select_streams(catalog, name, method="LOG_BASED")
-
-
-def full_exports(double: Any) -> list[dict[str, Any]]:
-    return [
-        params
-        for operation, params in double.requests
-        if operation == "ExportTableToPointInTime" and params.get("ExportType", "FULL_EXPORT") == "FULL_EXPORT"
-    ]
 
 
 def test_initial_export_outlived_by_its_stream_position_is_bridged_without_a_restart(
@@ -39,9 +32,9 @@ def test_initial_export_outlived_by_its_stream_position_is_bridged_without_a_res
 
     name = make_table(name_prefix="bridge", stream="NEW_AND_OLD_IMAGES")
     export_double.enable_pitr(name)
-    client = double_client(export_double)
+    client = helpers.client_via(export_double)
     for key in "abc":
-        put(client, name, key, v=1)  # in the stream: the noted position is a sequence number
+        helpers.put_item(client, name, key, v=1)  # in the stream: the noted position is a sequence number
     config, catalog = log_based_catalog(run_tap, export_config.with_(full_table_source="export"), name)
 
     loaded = log_based.sync_full_table
@@ -49,9 +42,9 @@ def test_initial_export_outlived_by_its_stream_position_is_bridged_without_a_res
     def a_day_long_initial_load(*args: Any, **kwargs: Any) -> int:
         """The initial export read, as if it took 25 hours: changes meanwhile, then the stream ages out."""
         count = loaded(*args, **kwargs)
-        put(client, name, "a", v=2)
-        delete(client, name, "b")
-        put(client, name, "d", v=1)
+        helpers.put_item(client, name, "a", v=2)
+        helpers.delete_item(client, name, "b")
+        helpers.put_item(client, name, "d", v=1)
         export_double.advance_clock(25 * HOUR)
         return count
 
@@ -61,11 +54,13 @@ def test_initial_export_outlived_by_its_stream_position_is_bridged_without_a_res
 
     assert "Bridging the gap by incremental export" in caplog.text
     assert "Resetting its bookmarks" not in caplog.text  # no restart
-    assert len(full_exports(export_double)) == 1 and len(first.of_type("ACTIVATE_VERSION")) == 1
-    assert len(incremental_requests(export_double)) == 2  # 25 hours: a day, then the rest
+    assert (
+        len(helpers.export_requests(export_double, "FULL_EXPORT")) == 1 and len(first.of_type("ACTIVATE_VERSION")) == 1
+    )
+    assert len(helpers.export_requests(export_double, "INCREMENTAL_EXPORT")) == 2  # 25 hours: a day, then the rest
     records = first.records()
     assert sorted(r["id"] for r in records[:3]) == ["a", "b", "c"]  # the initial export
-    changes = by_id(records[3:])
+    changes = helpers.records_by_id(records[3:])
     assert changes["a"]["v"] == 2 and changes["d"]["v"] == 1
     assert changes["b"]["_sdc_deleted_at"] and changes["b"]["v"] == 1
     bookmark = first.last_state["bookmarks"][name]
@@ -74,10 +69,10 @@ def test_initial_export_outlived_by_its_stream_position_is_bridged_without_a_res
     assert bookmark["stream_read_until"]
 
     monkeypatch.setattr(log_based, "sync_full_table", loaded)
-    put(client, name, "e", v=1)
+    helpers.put_item(client, name, "e", v=1)
     second = sync_in_process(catalog, config, state=first.last_state)
     assert [r["id"] for r in second.records()] == ["e"]  # then the stream, from the position noted anew
-    assert len(incremental_requests(export_double)) == 2
+    assert len(helpers.export_requests(export_double, "INCREMENTAL_EXPORT")) == 2
 
 
 def test_a_stream_that_aged_out_is_caught_up_by_export_not_re_read(
@@ -85,25 +80,25 @@ def test_a_stream_that_aged_out_is_caught_up_by_export_not_re_read(
 ):
     name = make_table(name_prefix="recover", stream="NEW_IMAGE", items=[{"id": {"S": "a"}, "v": {"N": "1"}}])
     export_double.enable_pitr(name)
-    client = double_client(export_double)
+    client = helpers.client_via(export_double)
     config, catalog = log_based_catalog(run_tap, export_config, name)  # initial load by scan
     first = run_tap(catalog=catalog, config=config.path)
     assert [r["id"] for r in first.records()] == ["a"]
     assert first.last_state["bookmarks"][name]["stream_read_until"]
-    put(client, name, "x", v=1)
+    helpers.put_item(client, name, "x", v=1)
     second = run_tap(catalog=catalog, config=config.path, state=first.last_state)
     assert [r["id"] for r in second.records()] == ["x"]
 
-    put(client, name, "a", v=2)
-    delete(client, name, "x")
+    helpers.put_item(client, name, "a", v=2)
+    helpers.delete_item(client, name, "x")
     export_double.advance_clock(30 * HOUR)  # a day and more without a sync: the stream aged out
-    put(client, name, "late", v=1)  # after the trim: still in the stream
+    helpers.put_item(client, name, "late", v=1)  # after the trim: still in the stream
 
     third = run_tap(catalog=catalog, config=config.path, state=second.last_state)
     assert "Bridging the gap by incremental export" in third.stderr
     assert "re-replicating the whole table" not in third.stderr
-    assert not third.of_type("ACTIVATE_VERSION") and full_exports(export_double) == []
-    records = by_id(third.records())
+    assert not third.of_type("ACTIVATE_VERSION") and helpers.export_requests(export_double, "FULL_EXPORT") == []
+    records = helpers.records_by_id(third.records())
     assert records["a"]["v"] == 2
     # incremental_export_view (NEW_AND_OLD_IMAGES), not the stream's NEW_IMAGE: the old values come along
     assert records["x"]["_sdc_deleted_at"] and records["x"]["v"] == 1
@@ -117,10 +112,10 @@ def test_without_exports_or_pitr_reach_the_old_full_re_replication_runs_and_says
 ):
     name = make_table(name_prefix="recover_no", stream="NEW_IMAGE", items=[{"id": {"S": "a"}, "v": {"N": "1"}}])
     export_double.enable_pitr(name)
-    client = double_client(export_double)
+    client = helpers.client_via(export_double)
     config, catalog = log_based_catalog(run_tap, export_config, name)
     first = run_tap(catalog=catalog, config=config.path)
-    put(client, name, "b", v=1)
+    helpers.put_item(client, name, "b", v=1)
     export_double.advance_clock(30 * HOUR)
 
     export_double.disable_pitr(name)
@@ -131,14 +126,14 @@ def test_without_exports_or_pitr_reach_the_old_full_re_replication_runs_and_says
     assert sorted(r["id"] for r in late.records()) == ["a", "b"]
 
     no_bucket = config.with_(export_s3_bucket=None)
-    put(client, name, "c", v=1)
+    helpers.put_item(client, name, "c", v=1)
     read = run_tap(catalog=catalog, config=no_bucket.path, state=late.last_state)  # bookmarks c's sequence number
-    put(client, name, "d", v=1)
+    helpers.put_item(client, name, "d", v=1)
     export_double.advance_clock(30 * HOUR)
     off = run_tap(catalog=catalog, config=no_bucket.path, state=read.last_state)
     assert "config key export_s3_bucket is not set" in off.stderr
     assert "re-replicating the whole table" in off.stderr
-    assert incremental_requests(export_double) == []
+    assert helpers.export_requests(export_double, "INCREMENTAL_EXPORT") == []
 
 
 def run_until_state_with(workdir: Any, config: dict[str, Any], catalog: dict[str, Any], state: Any, key: str) -> Any:
@@ -173,26 +168,28 @@ def test_a_catch_up_killed_at_any_step_resumes_and_loses_nothing(
 ):
     name = make_table(name_prefix="recover_kill", stream="NEW_AND_OLD_IMAGES")
     export_double.enable_pitr(name)
-    client = double_client(export_double)
-    put(client, name, "a", v=1)
+    client = helpers.client_via(export_double)
+    helpers.put_item(client, name, "a", v=1)
     config, catalog = log_based_catalog(run_tap, export_config, name)
     first = run_tap(catalog=catalog, config=config.path)
-    put(client, name, "b", v=1)
+    helpers.put_item(client, name, "b", v=1)
     second = run_tap(catalog=catalog, config=config.path, state=first.last_state)  # a sequence number bookmarked
-    put(client, name, "a", v=2)
-    put(client, name, "c", v=1)
+    helpers.put_item(client, name, "a", v=2)
+    helpers.put_item(client, name, "c", v=1)
     export_double.advance_clock(26 * HOUR)
 
     messages = run_until_state_with(tmp_path / "killed", dict(config), catalog, second.last_state, killed_at)
     states = [m["value"] for m in messages if m.get("type") == "STATE"]
     assert killed_at in states[-1]["bookmarks"][name]
-    put(client, name, "d", v=1)  # after the new position: from the stream
+    helpers.put_item(client, name, "d", v=1)  # after the new position: from the stream
     resumed = run_tap(catalog=catalog, config=config.path, state=states[-1])
-    got = by_id([m["record"] for m in messages if m.get("type") == "RECORD"] + resumed.records())
+    got = helpers.records_by_id([m["record"] for m in messages if m.get("type") == "RECORD"] + resumed.records())
     assert got["a"]["v"] == 2 and {"c", "d"} <= set(got)  # the gap's changes and the stream's after it
     assert not {"exported_until", "catch_up_until", "export_window_to"} & set(resumed.last_state["bookmarks"][name])
-    assert full_exports(export_double) == []
-    assert len({p["ClientToken"] for p in incremental_requests(export_double)}) == 2  # 26 h: two windows, once each
+    assert helpers.export_requests(export_double, "FULL_EXPORT") == []
+    assert (
+        len({p["ClientToken"] for p in helpers.export_requests(export_double, "INCREMENTAL_EXPORT")}) == 2
+    )  # 26 h: two windows, once each
 
 
 def test_the_last_window_waits_for_the_restorable_time_to_pass_the_new_position(
@@ -202,11 +199,11 @@ def test_the_last_window_waits_for_the_restorable_time_to_pass_the_new_position(
     each DescribeContinuousBackups here) rather than ask for an export ending past it (refused)."""
     name = make_table(name_prefix="recover_lag", stream="NEW_IMAGE")
     export_double.enable_pitr(name)
-    client = double_client(export_double)
-    put(client, name, "a", v=1)
+    client = helpers.client_via(export_double)
+    helpers.put_item(client, name, "a", v=1)
     config, catalog = log_based_catalog(run_tap, export_config, name)
     first = run_tap(catalog=catalog, config=config.path)
-    put(client, name, "b", v=1)
+    helpers.put_item(client, name, "b", v=1)
     export_double.advance_clock(30 * HOUR)
     export_double.restorable_lag = 10 * 60
 
@@ -218,19 +215,19 @@ def test_the_last_window_waits_for_the_restorable_time_to_pass_the_new_position(
     caught_up = run_tap(catalog=catalog, config=config.path, state=first.last_state)
     assert "Bridging the gap by incremental export" in caught_up.stderr
     assert "waiting for the restorable time" in caught_up.stderr
-    assert "b" in by_id(caught_up.records())
+    assert "b" in helpers.records_by_id(caught_up.records())
 
 
 def test_a_stream_disabled_and_enabled_again_is_bridged_too(export_double, export_config, make_table, run_tap, ddb):
     name = make_table(name_prefix="recover_arn", stream="NEW_IMAGE", items=[{"id": {"S": "a"}, "v": {"N": "1"}}])
     export_double.enable_pitr(name)
-    client = double_client(export_double)
+    client = helpers.client_via(export_double)
     config, catalog = log_based_catalog(run_tap, export_config, name)
     first = run_tap(catalog=catalog, config=config.path)
 
     ddb.update_table(TableName=name, StreamSpecification={"StreamEnabled": False})
     helpers.wait_table_active(ddb, name)
-    put(client, name, "a", v=2)  # while no stream recorded
+    helpers.put_item(client, name, "a", v=2)  # while no stream recorded
     ddb.update_table(TableName=name, StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"})
     new_arn = helpers.wait_table_active(ddb, name)["LatestStreamArn"]
     export_double.advance_clock(20 * 60)  # the shortest window fits before AWS's present
@@ -245,12 +242,12 @@ def test_a_stream_disabled_and_enabled_again_is_bridged_too(export_double, expor
 def test_a_failed_catch_up_export_is_asked_anew_with_a_later_end(export_double, export_config, make_table, run_tap):
     name = make_table(name_prefix="recover_failed", stream="NEW_IMAGE", items=[{"id": {"S": "a"}, "v": {"N": "1"}}])
     export_double.enable_pitr(name)
-    client = double_client(export_double)
+    client = helpers.client_via(export_double)
     config, catalog = log_based_catalog(run_tap, export_config, name)
     first = run_tap(catalog=catalog, config=config.path)
-    put(client, name, "b", v=1)
+    helpers.put_item(client, name, "b", v=1)
     second = run_tap(catalog=catalog, config=config.path, state=first.last_state)
-    put(client, name, "c", v=1)
+    helpers.put_item(client, name, "c", v=1)
     export_double.advance_clock(2 * HOUR)
     export_double.age_out_streams()
     export_double.fail_next_export("S3AccessDenied", "no access")
@@ -262,5 +259,5 @@ def test_a_failed_catch_up_export_is_asked_anew_with_a_later_end(export_double, 
 
     export_double.advance_clock(5)
     again = run_tap(catalog=catalog, config=config.path, state=failed.last_state)
-    assert "c" in by_id(again.records())
-    assert len({p["ClientToken"] for p in incremental_requests(export_double)}) == 2
+    assert "c" in helpers.records_by_id(again.records())
+    assert len({p["ClientToken"] for p in helpers.export_requests(export_double, "INCREMENTAL_EXPORT")}) == 2

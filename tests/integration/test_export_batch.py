@@ -16,8 +16,9 @@ from typing import Optional
 import pytest
 
 from devtools.tap_runner import REPO_ROOT, local_env, parse_message, tap_command, write_json
+from tests import helpers
 from tests.helpers import batch_config, batch_records
-from tests.integration.test_export_full_table import by_id, exports_requested, file_ids, wire_items
+from tests.integration.test_export_full_table import by_id
 
 VERSION = "_sdc_table_version"
 
@@ -28,20 +29,9 @@ def batched_export(make_table, export_double, export_config, catalog_for):
     export_double.partitions = 5
     export_double.items_per_file = 20
     export_double.in_progress_polls = 1
-    table = make_table(items=wire_items(230), name_prefix="exbatch")
+    table = make_table(items=helpers.export_items(230), name_prefix="exbatch")
     export_double.enable_pitr(table)
     return table, catalog_for(table), export_config.with_(full_table_source="export")
-
-
-def covered(bookmark: dict, ids: dict[int, list[str]]) -> set:
-    """The ids an export bookmark says are written: the files done, and each file's first lines."""
-    progress = bookmark.get("export") or {}
-    out = set()
-    for index in progress.get("files_done", []):
-        out.update(ids[index])
-    for index, lines in progress.get("file_lines", {}).items():
-        out.update(ids[int(index)][:lines])
-    return out
 
 
 def check_batch_before_state(messages: list, table: str, ids: dict[int, list[str]], s3_client=None) -> None:
@@ -56,7 +46,7 @@ def check_batch_before_state(messages: list, table: str, ids: dict[int, list[str
             assert seen_schema and message["stream"] == table and len(message["manifest"]) == 1
             announced.update(r["id"] for r in batch_records([message], s3_client))
         elif message["type"] == "STATE":
-            missing = covered(message["value"]["bookmarks"].get(table, {}), ids) - announced
+            missing = helpers.export_covered_ids(message["value"]["bookmarks"].get(table, {}), ids) - announced
             assert not missing, f"a STATE covers {len(missing)} records of no announced part"
 
 
@@ -72,7 +62,7 @@ def test_export_batch_files_hold_exactly_a_scans_records(
     scanned = run_tap(catalog=catalog, config=tap_config)
     root = tmp_path / "batches"
     batched = run_tap(catalog=catalog, config=config.with_(batch_config=batch_config(f"file://{root}", compression, 8)))
-    ids = file_ids(export_double, s3_server, export_arn(export_double))
+    ids = helpers.export_file_ids(export_double, s3_server, export_arn(export_double))
     check_batch_before_state(batched.messages, table, ids)
     batches = batched.of_type("BATCH")
     lines = batch_records(batches)
@@ -85,7 +75,7 @@ def test_export_batch_files_hold_exactly_a_scans_records(
     assert sorted(os.listdir(root)) == announced and len(set(announced)) == len(announced)
     suffix = ".jsonl.gz" if compression == "gzip" else ".jsonl"
     assert all(name.startswith(f"{table}-{version}-") and name.endswith(suffix) for name in announced)
-    assert batched.of_type("ACTIVATE_VERSION") and len(exports_requested(export_double)) == 1
+    assert batched.of_type("ACTIVATE_VERSION") and len(helpers.export_requests(export_double)) == 1
     bookmark = batched.last_state["bookmarks"][table]
     assert "export" not in bookmark and bookmark["initial_full_table_complete"]
     assert batched.counts().get("BATCH") == len(batches)
@@ -97,7 +87,7 @@ def test_export_batch_files_on_s3(batched_export, export_double, s3_server, s3_b
     root = f"s3://{s3_bucket}/batches/deep"
     batched = run_tap(catalog=catalog, config=config.with_(batch_config=batch_config(root, "gzip", 15, prefix="x-")))
     client = s3_server.client()
-    ids = file_ids(export_double, s3_server, export_arn(export_double))
+    ids = helpers.export_file_ids(export_double, s3_server, export_arn(export_double))
     check_batch_before_state(batched.messages, table, ids, client)
     batches = batched.of_type("BATCH")
     lines = batch_records(batches, client)
@@ -114,16 +104,15 @@ def test_incremental_first_export_batches_and_its_windows_stay_records(
     make_table, export_double, export_config, catalog_for, run_tap, tmp_path
 ):
     """INCREMENTAL: its first full read (an export) goes to batch files; a change window is RECORDs."""
-    from tests.integration.test_export_full_table import ddb_via
 
     export_double.partitions, export_double.items_per_file = 2, 30
-    table = make_table(items=wire_items(50), name_prefix="exbatch_incr")
+    table = make_table(items=helpers.export_items(50), name_prefix="exbatch_incr")
     export_double.enable_pitr(table)
     config = export_config.with_(batch_config=batch_config(f"file://{tmp_path / 'b'}", "gzip", 20))
     catalog = catalog_for(table, method="INCREMENTAL")
     first = run_tap(catalog=catalog, config=config)
     assert not first.records() and len(batch_records(first.of_type("BATCH"))) == 50
-    ddb_via(export_double).put_item(TableName=table, Item={"id": {"S": "later"}, "n": {"N": "1"}})
+    helpers.client_via(export_double).put_item(TableName=table, Item={"id": {"S": "later"}, "n": {"N": "1"}})
     export_double.advance_clock(3600)
     second = run_tap(catalog=catalog, config=config, state=first.last_state)
     assert not second.of_type("BATCH") and "later" in {r["id"] for r in second.records()}
@@ -177,7 +166,7 @@ def test_kill_9_during_a_batched_export_read_loses_nothing_and_announces_each_re
     in parts of one name only (a re-announced part has the same name and records), the root holds
     only announced parts, the export is requested once, and no STATE covers an unannounced record."""
     export_double.partitions, export_double.items_per_file = 3, 45
-    table = make_table(items=wire_items(230), name_prefix="exbatch_kill")
+    table = make_table(items=helpers.export_items(230), name_prefix="exbatch_kill")
     export_double.enable_pitr(table)
     root = tmp_path / "batches"
     config = dict(
@@ -197,8 +186,8 @@ def test_kill_9_during_a_batched_export_read_loses_nothing_and_announces_each_re
         if not killed:
             break
     assert killed_runs == len(kills), "a run ended before its kill"
-    assert len(exports_requested(export_double)) == 1, "a resumed run requested a second export"
-    ids = file_ids(export_double, s3_server, export_arn(export_double))
+    assert len(helpers.export_requests(export_double)) == 1, "a resumed run requested a second export"
+    ids = helpers.export_file_ids(export_double, s3_server, export_arn(export_double))
     check_batch_before_state(received, table, ids)
     names_of: dict = {}
     for message in (m for m in received if m["type"] == "BATCH"):

@@ -5,60 +5,20 @@ initial load is an export."""
 
 from __future__ import annotations
 
-import base64
 import json
 import random
 import signal
 
 import pytest
 
-from devtools.dynamodb_local import LOCAL_CREDENTIALS
 from tests import helpers
 from tests.integration.test_kill9 import run_and_kill
 
 BIG = "12345678901234567890123456789012345678"
 
 
-def wire_items(count: int) -> list[dict]:
-    """Items with every type: exact numbers, binary, sets, nested maps and lists, odd names."""
-    out = []
-    for n in range(count):
-        item = {
-            "id": {"S": f"k{n:04d}"},
-            "n": {"N": BIG if n % 5 == 0 else f"{n}.5"},
-            "b": {"B": base64.b64encode(bytes([n % 256, 0, 255])).decode()},
-            "ss": {"SS": [f"s{n}", "z"]},
-            "ns": {"NS": ["1", "2.25", "-1E-130"]},
-            "m": {"M": {"inner": {"M": {"x": {"N": str(n)}, "l": {"L": [{"S": "a"}, {"NULL": True}]}}}}},
-        }
-        if n % 3 == 0:
-            item["bs"] = {"BS": ["AAE=", "/w=="]}
-            item["ünï name"] = {"BOOL": n % 2 == 0}
-        if n % 11 == 0:
-            item["late"] = {"S": "only some items"}
-        out.append(item)
-    return out
-
-
-def ddb_via(double):
-    """A boto3 DynamoDB client whose writes go through the double (journaled, as AWS's history is)."""
-    import boto3
-
-    return boto3.session.Session().client(
-        "dynamodb",
-        endpoint_url=double.endpoint_url,
-        aws_access_key_id=LOCAL_CREDENTIALS["aws_access_key_id"],
-        aws_secret_access_key=LOCAL_CREDENTIALS["aws_secret_access_key"],
-        region_name=LOCAL_CREDENTIALS["region_name"],
-    )
-
-
 def by_id(records: list[dict]) -> list[dict]:
     return sorted(records, key=lambda r: r["id"])
-
-
-def exports_requested(double) -> list[dict]:
-    return [params for operation, params in double.requests if operation == "ExportTableToPointInTime"]
 
 
 @pytest.fixture
@@ -68,7 +28,7 @@ def exported_table(make_table, export_double, export_config, catalog_for):
     export_double.partitions = 5
     export_double.items_per_file = 20
     export_double.in_progress_polls = 2
-    table = make_table(items=wire_items(230), name_prefix="export")
+    table = make_table(items=helpers.export_items(230), name_prefix="export")
     export_double.enable_pitr(table)
     catalog = catalog_for(table)
     return table, catalog, export_config.with_(full_table_source="export")
@@ -83,7 +43,7 @@ def test_full_table_from_an_export_writes_exactly_the_scans_records(exported_tab
     assert exported.schemas()[-1]["schema"] == scanned.schemas()[-1]["schema"]
     versions = {m["version"] for m in exported.record_messages()}
     assert len(versions) == 1 and exported.of_type("ACTIVATE_VERSION")[0]["version"] in versions
-    assert len(exports_requested(export_double)) == 1
+    assert len(helpers.export_requests(export_double)) == 1
     bookmark = exported.last_state["bookmarks"][table]
     assert "export" not in bookmark and bookmark["initial_full_table_complete"] and bookmark["last_export_time"]
     assert "(new), waited" in exported.stderr and "files" in exported.stderr
@@ -93,13 +53,13 @@ def test_full_table_from_an_export_writes_exactly_the_scans_records(exported_tab
 
 
 def test_pitr_off_fails_before_any_output_with_one_line(make_table, export_double, export_config, catalog_for, run_tap):
-    table = make_table(items=wire_items(3), name_prefix="nopitr")
+    table = make_table(items=helpers.export_items(3), name_prefix="nopitr")
     catalog = catalog_for(table)
     result = run_tap(catalog=catalog, config=export_config.with_(full_table_source="export"), check=False)
     assert result.returncode != 0 and result.stdout == ""
     (line,) = [line for line in result.stderr.splitlines() if "error:" in line]
     assert table in line and "point-in-time recovery" in line and "scan" in line
-    assert exports_requested(export_double) == []
+    assert helpers.export_requests(export_double) == []
 
 
 def test_a_missing_or_unreachable_bucket_fails_before_any_output(exported_table, run_tap):
@@ -119,7 +79,7 @@ def test_a_failed_export_is_one_line_with_aws_failure_code_and_message(exported_
     assert "FAILED (S3AccessDenied: Access denied to the bucket)" in line and table in line
     assert result.records() == [] and "export" not in result.last_state["bookmarks"][table]
     again = run_tap(catalog=catalog, config=config, state=result.last_state)  # the next run asks anew
-    assert len(again.records()) == 230 and len(exports_requested(export_double)) == 2
+    assert len(again.records()) == 230 and len(helpers.export_requests(export_double)) == 2
 
 
 def test_ion_is_refused_with_one_line(exported_table, run_tap):
@@ -132,14 +92,14 @@ def test_ion_is_refused_with_one_line(exported_table, run_tap):
 def test_a_recent_completed_export_is_reused_without_requesting_one(exported_table, export_double, run_tap):
     _table, catalog, config = exported_table
     first = run_tap(catalog=catalog, config=config)
-    assert len(exports_requested(export_double)) == 1
+    assert len(helpers.export_requests(export_double)) == 1
     again = run_tap(catalog=catalog, config=config.with_(export_reuse_max_age_minutes=60))
-    assert len(exports_requested(export_double)) == 1, "a reusable export was requested again"
+    assert len(helpers.export_requests(export_double)) == 1, "a reusable export was requested again"
     assert "Reusing export" in again.stderr and "(reused)" in again.stderr
     assert by_id(again.records()) == by_id(first.records())
     export_double.advance_clock(2 * 3600)  # now older than the limit: a new export
     run_tap(catalog=catalog, config=config.with_(export_reuse_max_age_minutes=60))
-    assert len(exports_requested(export_double)) == 2
+    assert len(helpers.export_requests(export_double)) == 2
 
 
 @pytest.mark.parametrize("how", ["count", "md5", "truncate"])
@@ -171,32 +131,6 @@ def _descriptions(double) -> list[dict]:
 KILLS = 8
 
 
-def file_ids(double, s3_server, export_arn: str) -> dict[int, list[str]]:
-    """{data file index: the ids of its lines, in order}, read from the export's files in S3."""
-    import gzip
-
-    export = double.wait(export_arn)
-    client = s3_server.client()
-    manifest = client.get_object(Bucket=export.bucket, Key=f"{export.folder}/manifest-files.json")["Body"].read()
-    out = {}
-    for index, line in enumerate(x for x in manifest.splitlines() if x.strip()):
-        body = client.get_object(Bucket=export.bucket, Key=json.loads(line)["dataFileS3Key"])["Body"].read()
-        text = gzip.decompress(body) if body else b""
-        out[index] = [json.loads(item)["Item"]["id"]["S"] for item in text.splitlines() if item.strip()]
-    return out
-
-
-def covered(bookmark: dict, ids: dict[int, list[str]]) -> set:
-    """The ids an export bookmark says are written: the files done, and each file's first lines."""
-    progress = bookmark.get("export") or {}
-    out = set()
-    for index in progress.get("files_done", []):
-        out.update(ids[index])
-    for index, lines in progress.get("file_lines", {}).items():
-        out.update(ids[int(index)][:lines])
-    return out
-
-
 def test_kill_9_anywhere_in_an_export_read_loses_nothing_and_requests_one_export(
     make_table, export_double, export_config, catalog_for, tmp_path, s3_server
 ):
@@ -204,7 +138,7 @@ def test_kill_9_anywhere_in_an_export_read_loses_nothing_and_requests_one_export
     export requested for it, whatever the points the runs were killed at. Items of 40 KB make
     several chunks per data file, so runs are also killed inside a file and resume from its line."""
     export_double.partitions, export_double.items_per_file = 3, 60
-    items = [{**item, "pad": {"S": "x" * 40_000}} for item in wire_items(230)]
+    items = [{**item, "pad": {"S": "x" * 40_000}} for item in helpers.export_items(230)]
     table = make_table(items=items, name_prefix="export_kill")
     export_double.enable_pitr(table)
     catalog = catalog_for(table)
@@ -225,8 +159,8 @@ def test_kill_9_anywhere_in_an_export_read_loses_nothing_and_requests_one_export
                 bookmark = message["value"]["bookmarks"].get(table, {})
                 arn = (bookmark.get("export") or {}).get("export_arn")
                 if arn:
-                    ids = ids_of.setdefault(arn, file_ids(export_double, s3_server, arn))
-                    missing = covered(bookmark, ids) - seen
+                    ids = ids_of.setdefault(arn, helpers.export_file_ids(export_double, s3_server, arn))
+                    missing = helpers.export_covered_ids(bookmark, ids) - seen
                     assert not missing, f"a STATE arrived before {len(missing)} of the records it covers"
         mid_file += any(s["bookmarks"].get(table, {}).get("export", {}).get("file_lines") for s in run.states())
         if run.states():
@@ -237,7 +171,7 @@ def test_kill_9_anywhere_in_an_export_read_loses_nothing_and_requests_one_export
             continue
         assert run.returncode == 0, run.stderr[-3000:]
         assert seen == all_ids, f"{len(all_ids - seen)} items lost"
-        requested = len(exports_requested(export_double))
+        requested = len(helpers.export_requests(export_double))
         assert requested - exports_before == 1, "a resumed run requested a second export"
         assert "export" not in state["bookmarks"][table]
         exports_before, seen, state, passes = requested, set(), None, passes + 1
@@ -251,20 +185,20 @@ def test_log_based_initial_load_by_export_then_changes_from_the_stream(
     make_table, export_double, export_config, catalog_for, run_tap
 ):
     export_double.partitions, export_double.items_per_file = 3, 30
-    table = make_table(items=wire_items(80), stream="NEW_AND_OLD_IMAGES", name_prefix="logexport")
+    table = make_table(items=helpers.export_items(80), stream="NEW_AND_OLD_IMAGES", name_prefix="logexport")
     export_double.enable_pitr(table)
     config = export_config.with_(full_table_source="export")
     catalog = catalog_for(table, method="LOG_BASED")
     first = run_tap(catalog=catalog, config=config)
     assert {r["id"] for r in first.records()} == {f"k{n:04d}" for n in range(80)}
-    assert len(exports_requested(export_double)) == 1
-    client = ddb_via(export_double)
+    assert len(helpers.export_requests(export_double)) == 1
+    client = helpers.client_via(export_double)
     client.put_item(TableName=table, Item={"id": {"S": "new"}, "n": {"N": "1"}})
     client.delete_item(TableName=table, Key={"id": {"S": "k0001"}})
     second = run_tap(catalog=catalog, config=config, state=first.last_state)
     changed = {r["id"]: r for r in second.records()}
     assert set(changed) == {"new", "k0001"} and changed["k0001"].get("_sdc_deleted_at")
-    assert len(exports_requested(export_double)) == 1, "the stream, not a new export, carried the changes"
+    assert len(helpers.export_requests(export_double)) == 1, "the stream, not a new export, carried the changes"
     assert json.dumps(second.last_state["bookmarks"][table].get("shard_seq_numbers"))
 
 
@@ -315,7 +249,7 @@ def test_an_index_view_is_scanned_when_exports_come_from_the_config(
     select_streams(catalog, [view])
     result = run_tap(catalog=catalog, config=config)
     assert len(result.records()) == 5 and "which DynamoDB cannot export: it is scanned" in result.stderr
-    assert exports_requested(export_double) == []
+    assert helpers.export_requests(export_double) == []
 
 
 def test_log_based_writes_between_the_noted_position_and_the_export_are_not_lost(
@@ -323,9 +257,9 @@ def test_log_based_writes_between_the_noted_position_and_the_export_are_not_lost
 ):
     """Changes made after the stream position is noted but before the export's time is taken reach
     the first run: the export is at or after the position, and the stream is read from it."""
-    table = make_table(items=wire_items(20), stream="NEW_IMAGE", name_prefix="logexport_gap")
+    table = make_table(items=helpers.export_items(20), stream="NEW_IMAGE", name_prefix="logexport_gap")
     export_double.enable_pitr(table)
-    client = ddb_via(export_double)
+    client = helpers.client_via(export_double)
     written = []
 
     def write_now(operation, params):

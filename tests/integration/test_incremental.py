@@ -10,31 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from botocore.config import Config
 
-from devtools.dynamodb_local import LOCAL_CREDENTIALS
 from tests import helpers
 
 MINUTE = 60
 HOUR = 3600
-
-
-def double_client(double: Any) -> Any:
-    """A DynamoDB client whose writes pass through the double (and so reach its journal)."""
-    import boto3
-
-    return boto3.session.Session().client(
-        "dynamodb", endpoint_url=double.endpoint_url, config=Config(retries={"max_attempts": 2}), **LOCAL_CREDENTIALS
-    )
-
-
-def put(client: Any, table: str, key: str, **values: int) -> None:
-    item = {"id": {"S": key}, **{name: {"N": str(value)} for name, value in values.items()}}
-    client.put_item(TableName=table, Item=item)
-
-
-def delete(client: Any, table: str, key: str) -> None:
-    client.delete_item(TableName=table, Key={"id": {"S": key}})
 
 
 def incremental_setup(run_tap: Any, config: Any, name: str) -> tuple[Any, dict[str, Any]]:
@@ -42,18 +22,6 @@ def incremental_setup(run_tap: Any, config: Any, name: str) -> tuple[Any, dict[s
     config = config.with_(tables=[name])
     catalog = run_tap("--discover", config=config.path).catalog
     return config, helpers.select_streams(catalog, name, method="INCREMENTAL")
-
-
-def incremental_requests(double: Any) -> list[dict[str, Any]]:
-    return [
-        params
-        for operation, params in double.requests
-        if operation == "ExportTableToPointInTime" and params.get("ExportType") == "INCREMENTAL_EXPORT"
-    ]
-
-
-def by_id(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    return {record["id"]: record for record in records}
 
 
 def test_discovery_offers_incremental_with_pitr_and_reports_its_window(
@@ -77,9 +45,9 @@ def test_first_run_is_a_full_export_then_each_run_reads_the_changes(
 ):
     name = make_table(name_prefix="inc_flow")  # no DynamoDB stream: INCREMENTAL needs none
     export_double.enable_pitr(name)
-    client = double_client(export_double)
+    client = helpers.client_via(export_double)
     for key in "abc":
-        put(client, name, key, v=1)
+        helpers.put_item(client, name, key, v=1)
     config, catalog = incremental_setup(run_tap, export_config.with_(incremental_export_view=view), name)
 
     first = run_tap(catalog=catalog, config=config.path)
@@ -88,19 +56,19 @@ def test_first_run_is_a_full_export_then_each_run_reads_the_changes(
     bookmark = first.last_state["bookmarks"][name]
     assert bookmark["initial_full_table_complete"] is True
     assert bookmark["exported_until"] == bookmark["last_export_time"]
-    assert "export" not in bookmark and incremental_requests(export_double) == []
+    assert "export" not in bookmark and helpers.export_requests(export_double, "INCREMENTAL_EXPORT") == []
 
-    put(client, name, "a", v=2)
-    put(client, name, "d", v=1)
-    delete(client, name, "b")
-    put(client, name, "c", v=5)
-    delete(client, name, "c")  # changed then deleted in the window: one delete
-    put(client, name, "e", v=1)
-    delete(client, name, "e")  # created and deleted inside the window: nothing at all
+    helpers.put_item(client, name, "a", v=2)
+    helpers.put_item(client, name, "d", v=1)
+    helpers.delete_item(client, name, "b")
+    helpers.put_item(client, name, "c", v=5)
+    helpers.delete_item(client, name, "c")  # changed then deleted in the window: one delete
+    helpers.put_item(client, name, "e", v=1)
+    helpers.delete_item(client, name, "e")  # created and deleted inside the window: nothing at all
     export_double.advance_clock(40 * MINUTE)
 
     second = run_tap(catalog=catalog, config=config.path, state=first.last_state)
-    records = by_id(second.records())
+    records = helpers.records_by_id(second.records())
     assert set(records) == {"a", "b", "c", "d"}
     assert records["a"] == {"id": "a", "v": 2} and records["d"] == {"id": "d", "v": 1}
     for key, old in (("b", 1), ("c", 1)):  # the old image is the item as the window found it
@@ -109,7 +77,7 @@ def test_first_run_is_a_full_export_then_each_run_reads_the_changes(
         assert deleted.get("v") == (old if view == "NEW_AND_OLD_IMAGES" else None)
         assert "_sdc_deleted_by_ttl" not in deleted  # an export does not say who deleted
     assert all(m["version"] == first.record_messages()[0]["version"] for m in second.record_messages())
-    (request,) = incremental_requests(export_double)
+    (request,) = helpers.export_requests(export_double, "INCREMENTAL_EXPORT")
     assert request["IncrementalExportSpecification"]["ExportViewType"] == view
     assert request["IncrementalExportSpecification"]["ExportFromTime"] is not None
     again = second.last_state["bookmarks"][name]
@@ -119,7 +87,9 @@ def test_first_run_is_a_full_export_then_each_run_reads_the_changes(
 
     third = run_tap(catalog=catalog, config=config.path, state=second.last_state)
     assert third.records() == []
-    assert len(incremental_requests(export_double)) == 1  # under 15 minutes since: nothing requested
+    assert (
+        len(helpers.export_requests(export_double, "INCREMENTAL_EXPORT")) == 1
+    )  # under 15 minutes since: nothing requested
     assert "shortest incremental export" in third.stderr
 
 
@@ -137,22 +107,22 @@ def test_a_table_without_pitr_is_one_line_before_anything_is_read(export_double,
 def test_a_long_span_is_read_in_windows_of_at_most_a_day_in_order(export_double, export_config, make_table, run_tap):
     name = make_table(name_prefix="inc_windows")
     export_double.enable_pitr(name)
-    client = double_client(export_double)
-    put(client, name, "k", v=0)
+    client = helpers.client_via(export_double)
+    helpers.put_item(client, name, "k", v=0)
     config, catalog = incremental_setup(run_tap, export_config, name)
     first = run_tap(catalog=catalog, config=config.path)
     start = first.last_state["bookmarks"][name]["exported_until"]
 
-    put(client, name, "k", v=1)  # window 1
+    helpers.put_item(client, name, "k", v=1)  # window 1
     export_double.advance_clock(30 * HOUR)
-    put(client, name, "k", v=2)  # window 2
-    put(client, name, "gone", v=1)
+    helpers.put_item(client, name, "k", v=2)  # window 2
+    helpers.put_item(client, name, "gone", v=1)
     export_double.advance_clock(20 * HOUR)
-    delete(client, name, "gone")  # window 3
+    helpers.delete_item(client, name, "gone")  # window 3
     export_double.advance_clock(1 * HOUR)
 
     second = run_tap(catalog=catalog, config=config.path, state=first.last_state)
-    specs = [r["IncrementalExportSpecification"] for r in incremental_requests(export_double)]
+    specs = [r["IncrementalExportSpecification"] for r in helpers.export_requests(export_double, "INCREMENTAL_EXPORT")]
     assert len(specs) == 3  # 51 h less the 15-minute margin: 24 h, 24 h, 2 h 45 min
     assert specs[0]["ExportFromTime"] == start_seconds(start)
     for earlier, later in zip(specs, specs[1:]):
@@ -182,7 +152,7 @@ def test_killed_inside_a_window_resumes_it_losing_nothing_and_requesting_nothing
     name = make_table(name_prefix="inc_kill")
     export_double.enable_pitr(name)
     export_double.items_per_file = 15  # many data files per window, a STATE after each chunk
-    client = double_client(export_double)
+    client = helpers.client_via(export_double)
     config, catalog = incremental_setup(run_tap, export_config.with_(export_workers=1), name)
     first = run_tap(catalog=catalog, config=config.path)
     changed = {f"k{n:03d}" for n in range(300)}
@@ -197,7 +167,9 @@ def test_killed_inside_a_window_resumes_it_losing_nothing_and_requesting_nothing
     seen = [r["id"] for r in killed.records() + resumed.records()]
     assert set(seen) == changed  # nothing lost
     assert len(seen) - len(changed) <= killed.records_after_last_state()  # repeats: only after the last STATE
-    assert len({p["ClientToken"] for p in incremental_requests(export_double)}) == 1  # the same export
+    assert (
+        len({p["ClientToken"] for p in helpers.export_requests(export_double, "INCREMENTAL_EXPORT")}) == 1
+    )  # the same export
     assert "(resumed)" in resumed.stderr
     done = resumed.last_state["bookmarks"][name]
     assert "export_window_to" not in done and done["exported_until"] == state["bookmarks"][name]["export_window_to"]
@@ -208,11 +180,11 @@ def test_pitr_that_no_longer_reaches_back_reads_the_table_again_or_fails(
 ):
     name = make_table(name_prefix="inc_lost")
     export_double.enable_pitr(name)
-    client = double_client(export_double)
-    put(client, name, "a", v=1)
+    client = helpers.client_via(export_double)
+    helpers.put_item(client, name, "a", v=1)
     config, catalog = incremental_setup(run_tap, export_config, name)
     first = run_tap(catalog=catalog, config=config.path)
-    put(client, name, "b", v=1)
+    helpers.put_item(client, name, "b", v=1)
     export_double.advance_clock(2 * HOUR)
     export_double.disable_pitr(name)
     export_double.enable_pitr(name)  # the changes since the first run are gone from PITR
@@ -229,13 +201,13 @@ def test_pitr_that_no_longer_reaches_back_reads_the_table_again_or_fails(
     version = first.last_state["bookmarks"][name]["version"]
     assert [m["version"] for m in again.of_type("ACTIVATE_VERSION")] == [again.record_messages()[0]["version"]]
     assert again.record_messages()[0]["version"] != version  # a new copy, activated once complete
-    assert incremental_requests(export_double) == []
+    assert helpers.export_requests(export_double, "INCREMENTAL_EXPORT") == []
 
 
 def test_a_first_read_by_scan_starts_the_windows_before_the_scan(export_double, export_config, make_table, run_tap):
     name = make_table(name_prefix="inc_scan", items=[{"id": {"S": key}, "v": {"N": "1"}} for key in "ab"])
     export_double.enable_pitr(name)
-    client = double_client(export_double)
+    client = helpers.client_via(export_double)
     config, catalog = incremental_setup(run_tap, export_config, name)
     top = helpers.top_level_metadata(helpers.find_stream(catalog, name))
     top["tap-dynamodb.full-table-source"] = "scan"
@@ -245,21 +217,21 @@ def test_a_first_read_by_scan_starts_the_windows_before_the_scan(export_double, 
     bookmark = first.last_state["bookmarks"][name]
     assert bookmark["exported_until"] and "last_export_time" not in bookmark
 
-    put(client, name, "b", v=2)
+    helpers.put_item(client, name, "b", v=2)
     export_double.advance_clock(HOUR)
     second = run_tap(catalog=catalog, config=config.path, state=first.last_state)
     assert [(r["id"], r["v"]) for r in second.records()] == [("b", 2)]
-    (request,) = incremental_requests(export_double)
+    (request,) = helpers.export_requests(export_double, "INCREMENTAL_EXPORT")
     assert request["IncrementalExportSpecification"]["ExportFromTime"] == start_seconds(bookmark["exported_until"])
 
 
 def test_a_failed_window_is_forgotten_and_the_next_run_asks_anew(export_double, export_config, make_table, run_tap):
     name = make_table(name_prefix="inc_failed")
     export_double.enable_pitr(name)
-    client = double_client(export_double)
+    client = helpers.client_via(export_double)
     config, catalog = incremental_setup(run_tap, export_config, name)
     first = run_tap(catalog=catalog, config=config.path)
-    put(client, name, "a", v=1)
+    helpers.put_item(client, name, "a", v=1)
     export_double.advance_clock(40 * MINUTE)
     export_double.fail_next_export("S3AccessDenied", "no access to the bucket")
 
@@ -272,7 +244,9 @@ def test_a_failed_window_is_forgotten_and_the_next_run_asks_anew(export_double, 
     export_double.advance_clock(MINUTE)
     again = run_tap(catalog=catalog, config=config.path, state=failed.last_state)
     assert [r["id"] for r in again.records()] == ["a"]
-    assert len({p["ClientToken"] for p in incremental_requests(export_double)}) == 2  # a new export, not the failed one
+    assert (
+        len({p["ClientToken"] for p in helpers.export_requests(export_double, "INCREMENTAL_EXPORT")}) == 2
+    )  # a new export, not the failed one
 
 
 def test_packed_records_and_a_row_filter_go_through_the_same_pipeline(
@@ -280,24 +254,24 @@ def test_packed_records_and_a_row_filter_go_through_the_same_pipeline(
 ):
     name = make_table(name_prefix="inc_packed")
     export_double.enable_pitr(name)
-    client = double_client(export_double)
-    put(client, name, "a", v=1)
-    put(client, name, "b", v=1)
+    client = helpers.client_via(export_double)
+    helpers.put_item(client, name, "a", v=1)
+    helpers.put_item(client, name, "b", v=1)
     config, catalog = incremental_setup(run_tap, export_config.with_(record_format="packed"), name)
     top = helpers.top_level_metadata(helpers.find_stream(catalog, name))
     top["tap-dynamodb.filter-expression"] = "v < :most"
     top["tap-dynamodb.expression-values"] = {":most": {"N": "5"}}
     first = run_tap(catalog=catalog, config=config.path)
     assert sorted(r["id"] for r in first.records()) == ["a", "b"]
-    put(client, name, "a", v=2)  # stays inside the filter: an upsert
-    put(client, name, "b", v=9)  # leaves it: a delete of the row
-    put(client, name, "c", v=7)  # never inside it: nothing
+    helpers.put_item(client, name, "a", v=2)  # stays inside the filter: an upsert
+    helpers.put_item(client, name, "b", v=9)  # leaves it: a delete of the row
+    helpers.put_item(client, name, "c", v=7)  # never inside it: nothing
     export_double.advance_clock(40 * MINUTE)
 
     second = run_tap(catalog=catalog, config=config.path, state=first.last_state)
     (schema,) = second.schemas()
     assert {"_sdc_item", "_sdc_deleted_at"} <= set(schema["schema"]["properties"])
-    records = by_id(second.records())
+    records = helpers.records_by_id(second.records())
     assert set(records) == {"a", "b"}
     assert records["a"]["_sdc_item"] == {"id": "a", "v": 2} and "_sdc_deleted_at" not in records["a"]
     assert records["b"]["_sdc_deleted_at"] and records["b"]["_sdc_item"] == {"id": "b", "v": 1}
