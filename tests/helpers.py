@@ -304,3 +304,10 @@ def export_covered_ids(bookmark: dict, ids: dict[int, list[str]]) -> set:
     for index, lines in progress.get("file_lines", {}).items():
         out.update(ids[int(index)][:lines])
     return out
+
+
+def discover_only(run_tap: Any, config: Any, name: str, method: str) -> tuple[Any, dict[str, Any]]:
+    """(config with only `name` in tables, the discovered catalog selecting it with `method`)."""
+    config = config.with_(tables=[name])
+    catalog = run_tap("--discover", config=config.path).catalog
+    return config, select_streams(catalog, name, method=method)

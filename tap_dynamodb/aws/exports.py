@@ -31,14 +31,15 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ..errors import TapError
 from ..settings import Config
+from ..timestamps import iso_utc
 from .api import DynamoDB
 from .errors import describe_aws_error, error_code, error_message
+from .pitr import window_of
 
 LOGGER = logging.getLogger("tap_dynamodb")
 
 FULL_EXPORT = "FULL_EXPORT"
 INCREMENTAL_EXPORT = "INCREMENTAL_EXPORT"
-IN_PROGRESS = "IN_PROGRESS"
 COMPLETED = "COMPLETED"
 FAILED = "FAILED"
 PITR_UNAVAILABLE = "PointInTimeRecoveryUnavailableException"
@@ -80,11 +81,7 @@ class ExportTarget:
 
 def iso(moment: dt.datetime) -> str:
     """A UTC time as the bookmark keeps it: ISO 8601 with microseconds and Z."""
-    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def parse_iso(text: str) -> dt.datetime:
-    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.timezone.utc)
+    return iso_utc(moment.astimezone(dt.timezone.utc))
 
 
 def as_utc(value: Any) -> dt.datetime:
@@ -106,13 +103,12 @@ def _pitr_line(stream_id: str, table_name: str) -> str:
 def check_pitr(api: DynamoDB, stream_id: str, table_name: str, endpoint: Optional[str] = None) -> dt.datetime:
     """AWS's present restorable time of the table (LatestRestorableDateTime); TapError when PITR is off."""
     try:
-        description = api.describe_continuous_backups(table_name)
+        window = window_of(api.describe_continuous_backups(table_name))
     except (ClientError, BotoCoreError) as exc:
         raise describe_aws_error(exc, f"checking point-in-time recovery of table {table_name}", endpoint) from None
-    pitr = description.get("PointInTimeRecoveryDescription") or {}
-    if pitr.get("PointInTimeRecoveryStatus") != "ENABLED" or pitr.get("LatestRestorableDateTime") is None:
+    if not window.enabled or window.latest is None:
         raise TapError(_pitr_line(stream_id, table_name))
-    return as_utc(pitr["LatestRestorableDateTime"])
+    return window.latest
 
 
 def client_token(

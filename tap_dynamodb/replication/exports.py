@@ -48,7 +48,7 @@ from ..output.report import NEW_EXPORT, RESUMED_EXPORT, REUSED_EXPORT
 from ..readers.export_files import FULL, ReadSpec, read_files, read_manifest, worker_config
 from ..timestamps import iso_utc
 from ..values.schema import widen_properties
-from .bookmarks import ExportProgress
+from .bookmarks import ExportProgress, utc_moment
 from .context import SyncContext
 from .records import first_schema, record_format
 
@@ -105,8 +105,12 @@ def check_exports(ctx: SyncContext, plans: list[StreamPlan]) -> None:
         raise describe_aws_error(exc, f"checking export bucket {target.bucket}", ctx.config.s3_endpoint_url) from None
     except BotoCoreError as exc:
         raise describe_aws_error(exc, f"checking export bucket {target.bucket}", ctx.config.s3_endpoint_url) from None
-    for table_name in dict.fromkeys(plan.table_name for plan in due):
-        stream_id = next(plan.stream_id for plan in due if plan.table_name == table_name)
+    # INCREMENTAL tables had theirs checked already (incremental.check_incremental, run first).
+    first_stream: dict[str, str] = {}
+    for plan in due:
+        if plan.method != INCREMENTAL:
+            first_stream.setdefault(plan.table_name, plan.stream_id)
+    for table_name, stream_id in first_stream.items():
         exports.check_pitr(ctx.clients.dynamodb, stream_id, table_name, ctx.config.endpoint_url)
 
 
@@ -153,7 +157,7 @@ def _start_export(
             plan.table_name,
             table["TableArn"],
             target,
-            exports.parse_iso(progress.export_time),
+            utc_moment(progress.export_time),
             endpoint=endpoint,
         )
         progress.export_arn = description["ExportArn"]
@@ -217,7 +221,7 @@ def export_to_output(
         bookmark.export = ExportProgress()  # nothing of it was read: the next run asks for a new one
         ctx.save_state()
         raise
-    export_time = exports.as_utc(description.get("ExportTime") or exports.parse_iso(progress.export_time or ""))
+    export_time = exports.as_utc(description.get("ExportTime") or utc_moment(progress.export_time or ""))
     count = write_export(ctx, plan, description, progress, FULL, version, export_time, origin, waited, ctx.batches)
     bookmark.export = ExportProgress()
     bookmark.last_export_time = exports.iso(export_time)

@@ -243,8 +243,9 @@ def sync_full_table(
             plan.stream_id,
         )
         bookmark.scan, bookmark.export = ScanProgress(), ExportProgress()
+        progress = bookmark.export if from_export else bookmark.scan
     first_version = bookmark.version is None
-    resumed = progress.in_progress and not other  # (never a first version, after the lines above)
+    resumed = progress.in_progress  # (never a first version, after the lines above)
     version = bookmark.version if resumed and bookmark.version is not None else int(time.time() * 1000)
     if ctx.batches is not None and not resumed and not from_export:
         _start_batch_scan(ctx, plan, bookmark.scan, bookmark.version)

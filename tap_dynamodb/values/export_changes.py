@@ -51,8 +51,6 @@ LINE_KIND = "incremental"
 """The line kind of the export reader (readers/export_files.py) that decodes these lines."""
 
 NEW_AND_OLD_IMAGES = "NEW_AND_OLD_IMAGES"
-NEW_IMAGE = "NEW_IMAGE"
-EXPORT_VIEWS = (NEW_IMAGE, NEW_AND_OLD_IMAGES)
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 

@@ -19,12 +19,6 @@ from tests import helpers
 HOUR = 3600
 
 
-def log_based_catalog(run_tap: Any, config: Any, name: str) -> tuple[Any, dict[str, Any]]:
-    config = config.with_(tables=[name])
-    catalog = run_tap("--discover", config=config.path).catalog
-    return config, helpers.select_streams(catalog, name, method="LOG_BASED")
-
-
 def test_initial_export_outlived_by_its_stream_position_is_bridged_without_a_restart(
     export_double, export_config, make_table, run_tap, sync_in_process, monkeypatch, caplog
 ):
@@ -35,7 +29,7 @@ def test_initial_export_outlived_by_its_stream_position_is_bridged_without_a_res
     client = helpers.client_via(export_double)
     for key in "abc":
         helpers.put_item(client, name, key, v=1)  # in the stream: the noted position is a sequence number
-    config, catalog = log_based_catalog(run_tap, export_config.with_(full_table_source="export"), name)
+    config, catalog = helpers.discover_only(run_tap, export_config.with_(full_table_source="export"), name, "LOG_BASED")
 
     loaded = log_based.sync_full_table
 
@@ -81,7 +75,7 @@ def test_a_stream_that_aged_out_is_caught_up_by_export_not_re_read(
     name = make_table(name_prefix="recover", stream="NEW_IMAGE", items=[{"id": {"S": "a"}, "v": {"N": "1"}}])
     export_double.enable_pitr(name)
     client = helpers.client_via(export_double)
-    config, catalog = log_based_catalog(run_tap, export_config, name)  # initial load by scan
+    config, catalog = helpers.discover_only(run_tap, export_config, name, "LOG_BASED")  # initial load by scan
     first = run_tap(catalog=catalog, config=config.path)
     assert [r["id"] for r in first.records()] == ["a"]
     assert first.last_state["bookmarks"][name]["stream_read_until"]
@@ -113,7 +107,7 @@ def test_without_exports_or_pitr_reach_the_old_full_re_replication_runs_and_says
     name = make_table(name_prefix="recover_no", stream="NEW_IMAGE", items=[{"id": {"S": "a"}, "v": {"N": "1"}}])
     export_double.enable_pitr(name)
     client = helpers.client_via(export_double)
-    config, catalog = log_based_catalog(run_tap, export_config, name)
+    config, catalog = helpers.discover_only(run_tap, export_config, name, "LOG_BASED")
     first = run_tap(catalog=catalog, config=config.path)
     helpers.put_item(client, name, "b", v=1)
     export_double.advance_clock(30 * HOUR)
@@ -170,7 +164,7 @@ def test_a_catch_up_killed_at_any_step_resumes_and_loses_nothing(
     export_double.enable_pitr(name)
     client = helpers.client_via(export_double)
     helpers.put_item(client, name, "a", v=1)
-    config, catalog = log_based_catalog(run_tap, export_config, name)
+    config, catalog = helpers.discover_only(run_tap, export_config, name, "LOG_BASED")
     first = run_tap(catalog=catalog, config=config.path)
     helpers.put_item(client, name, "b", v=1)
     second = run_tap(catalog=catalog, config=config.path, state=first.last_state)  # a sequence number bookmarked
@@ -201,7 +195,7 @@ def test_the_last_window_waits_for_the_restorable_time_to_pass_the_new_position(
     export_double.enable_pitr(name)
     client = helpers.client_via(export_double)
     helpers.put_item(client, name, "a", v=1)
-    config, catalog = log_based_catalog(run_tap, export_config, name)
+    config, catalog = helpers.discover_only(run_tap, export_config, name, "LOG_BASED")
     first = run_tap(catalog=catalog, config=config.path)
     helpers.put_item(client, name, "b", v=1)
     export_double.advance_clock(30 * HOUR)
@@ -222,7 +216,7 @@ def test_a_stream_disabled_and_enabled_again_is_bridged_too(export_double, expor
     name = make_table(name_prefix="recover_arn", stream="NEW_IMAGE", items=[{"id": {"S": "a"}, "v": {"N": "1"}}])
     export_double.enable_pitr(name)
     client = helpers.client_via(export_double)
-    config, catalog = log_based_catalog(run_tap, export_config, name)
+    config, catalog = helpers.discover_only(run_tap, export_config, name, "LOG_BASED")
     first = run_tap(catalog=catalog, config=config.path)
 
     ddb.update_table(TableName=name, StreamSpecification={"StreamEnabled": False})
@@ -243,7 +237,7 @@ def test_a_failed_catch_up_export_is_asked_anew_with_a_later_end(export_double, 
     name = make_table(name_prefix="recover_failed", stream="NEW_IMAGE", items=[{"id": {"S": "a"}, "v": {"N": "1"}}])
     export_double.enable_pitr(name)
     client = helpers.client_via(export_double)
-    config, catalog = log_based_catalog(run_tap, export_config, name)
+    config, catalog = helpers.discover_only(run_tap, export_config, name, "LOG_BASED")
     first = run_tap(catalog=catalog, config=config.path)
     helpers.put_item(client, name, "b", v=1)
     second = run_tap(catalog=catalog, config=config.path, state=first.last_state)

@@ -7,21 +7,12 @@ waiting: the tap takes "now" from LatestRestorableDateTime, which follows that c
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from tests import helpers
 
 MINUTE = 60
 HOUR = 3600
-
-
-def incremental_setup(run_tap: Any, config: Any, name: str) -> tuple[Any, dict[str, Any]]:
-    """(config with only `name` in tables, the discovered catalog selecting it INCREMENTAL)."""
-    config = config.with_(tables=[name])
-    catalog = run_tap("--discover", config=config.path).catalog
-    return config, helpers.select_streams(catalog, name, method="INCREMENTAL")
 
 
 def test_discovery_offers_incremental_with_pitr_and_reports_its_window(
@@ -48,7 +39,9 @@ def test_first_run_is_a_full_export_then_each_run_reads_the_changes(
     client = helpers.client_via(export_double)
     for key in "abc":
         helpers.put_item(client, name, key, v=1)
-    config, catalog = incremental_setup(run_tap, export_config.with_(incremental_export_view=view), name)
+    config, catalog = helpers.discover_only(
+        run_tap, export_config.with_(incremental_export_view=view), name, "INCREMENTAL"
+    )
 
     first = run_tap(catalog=catalog, config=config.path)
     assert sorted(r["id"] for r in first.records()) == ["a", "b", "c"]
@@ -96,7 +89,7 @@ def test_first_run_is_a_full_export_then_each_run_reads_the_changes(
 def test_a_table_without_pitr_is_one_line_before_anything_is_read(export_double, export_config, make_table, run_tap):
     name = make_table(name_prefix="inc_off")
     export_double.enable_pitr(name)
-    config, catalog = incremental_setup(run_tap, export_config, name)
+    config, catalog = helpers.discover_only(run_tap, export_config, name, "INCREMENTAL")
     export_double.disable_pitr(name)
     result = run_tap(catalog=catalog, config=config.path, check=False)
     assert result.returncode != 0 and result.messages == []
@@ -109,7 +102,7 @@ def test_a_long_span_is_read_in_windows_of_at_most_a_day_in_order(export_double,
     export_double.enable_pitr(name)
     client = helpers.client_via(export_double)
     helpers.put_item(client, name, "k", v=0)
-    config, catalog = incremental_setup(run_tap, export_config, name)
+    config, catalog = helpers.discover_only(run_tap, export_config, name, "INCREMENTAL")
     first = run_tap(catalog=catalog, config=config.path)
     start = first.last_state["bookmarks"][name]["exported_until"]
 
@@ -153,7 +146,7 @@ def test_killed_inside_a_window_resumes_it_losing_nothing_and_requesting_nothing
     export_double.enable_pitr(name)
     export_double.items_per_file = 15  # many data files per window, a STATE after each chunk
     client = helpers.client_via(export_double)
-    config, catalog = incremental_setup(run_tap, export_config.with_(export_workers=1), name)
+    config, catalog = helpers.discover_only(run_tap, export_config.with_(export_workers=1), name, "INCREMENTAL")
     first = run_tap(catalog=catalog, config=config.path)
     changed = {f"k{n:03d}" for n in range(300)}
     helpers.batch_write(client, name, [{"id": {"S": key}, "v": {"N": "1"}} for key in sorted(changed)])
@@ -182,7 +175,7 @@ def test_pitr_that_no_longer_reaches_back_reads_the_table_again_or_fails(
     export_double.enable_pitr(name)
     client = helpers.client_via(export_double)
     helpers.put_item(client, name, "a", v=1)
-    config, catalog = incremental_setup(run_tap, export_config, name)
+    config, catalog = helpers.discover_only(run_tap, export_config, name, "INCREMENTAL")
     first = run_tap(catalog=catalog, config=config.path)
     helpers.put_item(client, name, "b", v=1)
     export_double.advance_clock(2 * HOUR)
@@ -208,7 +201,7 @@ def test_a_first_read_by_scan_starts_the_windows_before_the_scan(export_double, 
     name = make_table(name_prefix="inc_scan", items=[{"id": {"S": key}, "v": {"N": "1"}} for key in "ab"])
     export_double.enable_pitr(name)
     client = helpers.client_via(export_double)
-    config, catalog = incremental_setup(run_tap, export_config, name)
+    config, catalog = helpers.discover_only(run_tap, export_config, name, "INCREMENTAL")
     top = helpers.top_level_metadata(helpers.find_stream(catalog, name))
     top["tap-dynamodb.full-table-source"] = "scan"
     first = run_tap(catalog=catalog, config=config.path)
@@ -229,7 +222,7 @@ def test_a_failed_window_is_forgotten_and_the_next_run_asks_anew(export_double, 
     name = make_table(name_prefix="inc_failed")
     export_double.enable_pitr(name)
     client = helpers.client_via(export_double)
-    config, catalog = incremental_setup(run_tap, export_config, name)
+    config, catalog = helpers.discover_only(run_tap, export_config, name, "INCREMENTAL")
     first = run_tap(catalog=catalog, config=config.path)
     helpers.put_item(client, name, "a", v=1)
     export_double.advance_clock(40 * MINUTE)
@@ -257,7 +250,7 @@ def test_packed_records_and_a_row_filter_go_through_the_same_pipeline(
     client = helpers.client_via(export_double)
     helpers.put_item(client, name, "a", v=1)
     helpers.put_item(client, name, "b", v=1)
-    config, catalog = incremental_setup(run_tap, export_config.with_(record_format="packed"), name)
+    config, catalog = helpers.discover_only(run_tap, export_config.with_(record_format="packed"), name, "INCREMENTAL")
     top = helpers.top_level_metadata(helpers.find_stream(catalog, name))
     top["tap-dynamodb.filter-expression"] = "v < :most"
     top["tap-dynamodb.expression-values"] = {":most": {"N": "5"}}
